@@ -1,0 +1,540 @@
+import { setTimeout as sleepTimer } from 'node:timers/promises';
+import type { Dispatcher } from 'undici';
+import { createCircuitBreaker, type BreakerState } from './breaker.ts';
+import { percentEncode } from './canonical.ts';
+import { toChunks } from './chunk.ts';
+import { DisError, DisHttpError, errorCodeOf } from './errors.ts';
+import {
+  DEFAULT_BACKOFF,
+  backoffDelay,
+  isAuthFailure,
+  isRetryableRecordCode,
+  isRetryableRequestError,
+  type BackoffPolicy,
+} from './retry.ts';
+import {
+  parseDescribeStream,
+  parseGetCursor,
+  parseGetRecords,
+  parseListStreams,
+  parsePutRecordsResult,
+} from './responses.ts';
+import { signRequest, type AkSkCredentials } from './signer.ts';
+import type { TokenProvider } from './token-provider.ts';
+import {
+  createTransport,
+  DEFAULT_TIMEOUTS,
+  type TransportResponse,
+  type TransportTimeouts,
+} from './transport.ts';
+import {
+  MAX_REQUEST_DATA_BYTES,
+  type CreateStreamRequest,
+  type CursorType,
+  type DescribeStreamResult,
+  type GetRecordsResult,
+  type ListStreamsResult,
+  type PutRecordsRequestEntry,
+} from './wire.ts';
+
+export type DisAuth =
+  | { readonly type: 'aksk'; readonly credentials: AkSkCredentials }
+  | { readonly type: 'token'; readonly tokens: TokenProvider };
+
+export interface PutRecordsLimits {
+  readonly maxRecordsPerRequest: number;
+  /** Raw data bytes per PutRecords request; never above DIS's 5 MB. */
+  readonly maxBytesPerRequest: number;
+  /** PutRecords requests of one call in flight at once. */
+  readonly maxConcurrentRequests: number;
+}
+
+export const DEFAULT_LIMITS: PutRecordsLimits = {
+  maxRecordsPerRequest: 500,
+  maxBytesPerRequest: 4 * 1024 * 1024,
+  maxConcurrentRequests: 4,
+};
+
+/** Hooks for metrics and logs; the client itself keeps no counters. */
+export interface DisClientEvents {
+  readonly request?: (event: {
+    readonly operation: string;
+    readonly status: number | 'error';
+    readonly errorCode?: string | undefined;
+    readonly durationMs: number;
+  }) => void;
+  readonly retry?: (event: {
+    readonly operation: string;
+    readonly kind: 'request' | 'records';
+    readonly records: number;
+  }) => void;
+  /** Records resent after a request whose answer was lost: DIS may now hold them twice. */
+  readonly possibleDuplicates?: (event: { readonly records: number }) => void;
+  readonly breakerState?: (state: BreakerState) => void;
+}
+
+export interface DisClientOptions {
+  /** e.g. `https://dis.cn-north-4.myhuaweicloud.com` */
+  readonly endpoint: string;
+  readonly projectId: string;
+  readonly auth: DisAuth;
+  readonly now?: (() => number) | undefined;
+  readonly random?: (() => number) | undefined;
+  readonly sleep?: ((ms: number) => Promise<void>) | undefined;
+  readonly dispatcher?: Dispatcher | undefined;
+  readonly limits?: Partial<PutRecordsLimits> | undefined;
+  readonly timeouts?: Partial<TransportTimeouts> | undefined;
+  readonly backoff?: Partial<BackoffPolicy> | undefined;
+  /** Attempts per request or record, the first included (default 10); the deadline usually ends it first. */
+  readonly maxAttempts?: number | undefined;
+  /** Do not start an attempt with less time than this left before the deadline (default 50 ms). */
+  readonly minAttemptMs?: number | undefined;
+  readonly breaker?:
+    { readonly failureThreshold?: number; readonly coolDownMs?: number } | undefined;
+  readonly events?: DisClientEvents | undefined;
+}
+
+export type RecordVerdict =
+  | { readonly status: 'ok'; readonly partitionId: string; readonly sequenceNumber: string }
+  | {
+      readonly status: 'failed';
+      readonly errorCode: string;
+      readonly errorMessage: string;
+      /** The same record may succeed if sent again later. */
+      readonly retryable: boolean;
+      readonly retryAfterMs?: number;
+    };
+
+export interface PutRecordsInput {
+  readonly streamName: string;
+  readonly streamId?: string | undefined;
+  readonly records: readonly PutRecordsRequestEntry[];
+  /** Absolute time (ms, the client's clock) after which nothing more is tried. */
+  readonly deadline: number;
+}
+
+export interface PutRecordsOutcome {
+  /** One per input record, in input order. */
+  readonly verdicts: RecordVerdict[];
+  readonly failedCount: number;
+  /** PutRecords requests sent, retries included. */
+  readonly requests: number;
+  /** Records resent after an answer was lost (at-least-once: DIS may hold them twice). */
+  readonly possibleDuplicates: number;
+}
+
+export interface CallOptions {
+  readonly deadline?: number | undefined;
+}
+
+export interface GetCursorInput {
+  readonly streamName: string;
+  readonly partitionId: string;
+  readonly cursorType: CursorType;
+  readonly startingSequenceNumber?: string | undefined;
+  readonly timestamp?: number | undefined;
+}
+
+export interface DisClient {
+  readonly putRecords: (input: PutRecordsInput) => Promise<PutRecordsOutcome>;
+  readonly createStream: (request: CreateStreamRequest, options?: CallOptions) => Promise<void>;
+  readonly describeStream: (
+    streamName: string,
+    query?: { readonly startPartitionId?: string; readonly limitPartitions?: number },
+    options?: CallOptions,
+  ) => Promise<DescribeStreamResult>;
+  readonly listStreams: (
+    query?: { readonly limit?: number; readonly startStreamName?: string },
+    options?: CallOptions,
+  ) => Promise<ListStreamsResult>;
+  readonly deleteStream: (streamName: string, options?: CallOptions) => Promise<void>;
+  readonly getCursor: (input: GetCursorInput, options?: CallOptions) => Promise<string>;
+  readonly getRecords: (
+    cursor: string,
+    query?: { readonly maxFetchBytes?: number },
+    options?: CallOptions,
+  ) => Promise<GetRecordsResult>;
+  readonly breakerState: () => BreakerState;
+  readonly close: () => Promise<void>;
+}
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+interface Exchange {
+  readonly operation: string;
+  readonly method: Method;
+  readonly path: string;
+  readonly query?: readonly (readonly [string, string | number | undefined])[];
+  readonly body?: string;
+  readonly deadline: number;
+}
+
+const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+
+function toQueryString(pairs: Exchange['query']): string {
+  const parts: string[] = [];
+  for (const [key, value] of pairs ?? []) {
+    if (value !== undefined) parts.push(`${percentEncode(key)}=${percentEncode(String(value))}`);
+  }
+  return parts.length === 0 ? '' : `?${parts.join('&')}`;
+}
+
+function failed(
+  errorCode: string,
+  errorMessage: string,
+  retryable: boolean,
+  retryAfterMs?: number,
+): RecordVerdict {
+  return retryAfterMs === undefined
+    ? { status: 'failed', errorCode, errorMessage, retryable }
+    : { status: 'failed', errorCode, errorMessage, retryable, retryAfterMs };
+}
+
+function verdictFromError(
+  error: DisError,
+  retryable: boolean,
+  retryAfterMs?: number,
+): RecordVerdict {
+  const message =
+    error instanceof DisHttpError ? (error.disMessage ?? error.message) : error.message;
+  return failed(errorCodeOf(error), message, retryable, retryAfterMs);
+}
+
+export function createDisClient(options: DisClientOptions): DisClient {
+  const endpoint = new URL(options.endpoint);
+  const basePath = endpoint.pathname.replace(/\/+$/, '');
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const sleep = options.sleep ?? ((ms: number) => sleepTimer(ms));
+  const limits: PutRecordsLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  if (limits.maxBytesPerRequest > MAX_REQUEST_DATA_BYTES) {
+    throw new RangeError(
+      `maxBytesPerRequest may not exceed ${MAX_REQUEST_DATA_BYTES} (DIS's limit)`,
+    );
+  }
+  const backoff: BackoffPolicy = { ...DEFAULT_BACKOFF, ...options.backoff };
+  const maxAttempts = options.maxAttempts ?? 10;
+  const minAttemptMs = options.minAttemptMs ?? 50;
+  const events = options.events ?? {};
+  const transport = createTransport({
+    origin: endpoint.origin,
+    timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+    dispatcher: options.dispatcher,
+    now,
+  });
+  const breaker = createCircuitBreaker({
+    failureThreshold: options.breaker?.failureThreshold ?? 3,
+    coolDownMs: options.breaker?.coolDownMs ?? 60_000,
+    now,
+    onStateChange: events.breakerState,
+  });
+  const projectPath = `${basePath}/v2/${percentEncode(options.projectId)}`;
+
+  const authorize = async (
+    method: Method,
+    url: URL,
+    body: string,
+  ): Promise<{ headers: Record<string, string>; token?: string }> => {
+    const headers = { 'Content-Type': 'application/json', 'X-Project-Id': options.projectId };
+    if (options.auth.type === 'aksk') {
+      const signed = signRequest({
+        method,
+        url,
+        headers,
+        body,
+        credentials: options.auth.credentials,
+        date: new Date(now()),
+      });
+      return { headers: signed.headers };
+    }
+    const token = await options.auth.tokens.getToken();
+    return { headers: { ...headers, 'X-Auth-Token': token }, token };
+  };
+
+  /** One HTTP exchange, freshly signed, through the breaker; a stale IAM token is renewed once. */
+  const exchange = async (request: Exchange): Promise<TransportResponse> => {
+    const path = `${request.path}${toQueryString(request.query)}`;
+    const url = new URL(path, endpoint.origin);
+    const body = request.body ?? '';
+    for (let tokenRenewed = false; ; tokenRenewed = true) {
+      breaker.acquire();
+      const started = now();
+      let auth: Awaited<ReturnType<typeof authorize>>;
+      try {
+        auth = await authorize(request.method, url, body);
+      } catch (error) {
+        breaker.recordNeutral();
+        throw error;
+      }
+      try {
+        const response = await transport.send({
+          method: request.method,
+          path,
+          headers: auth.headers,
+          body: request.body,
+          deadline: request.deadline,
+        });
+        breaker.recordSuccess();
+        events.request?.({
+          operation: request.operation,
+          status: response.status,
+          durationMs: now() - started,
+        });
+        return response;
+      } catch (error) {
+        if (!(error instanceof DisError)) {
+          breaker.recordNeutral();
+          throw error;
+        }
+        events.request?.({
+          operation: request.operation,
+          status: error instanceof DisHttpError ? error.status : 'error',
+          errorCode: errorCodeOf(error),
+          durationMs: now() - started,
+        });
+        if (isAuthFailure(error)) {
+          if (
+            options.auth.type === 'token' &&
+            auth.token !== undefined &&
+            error instanceof DisHttpError &&
+            error.status === 401 &&
+            !tokenRenewed
+          ) {
+            // Most likely the token expired or was revoked: one fresh token, one more try.
+            options.auth.tokens.invalidate(auth.token);
+            breaker.recordNeutral();
+            continue;
+          }
+          breaker.recordAuthFailure();
+        } else if (error instanceof DisHttpError && error.status < 500) {
+          breaker.recordSuccess(); // DIS itself answered: the credentials were accepted.
+        } else {
+          breaker.recordNeutral();
+        }
+        throw error;
+      }
+    }
+  };
+
+  const timeLeftFor = (deadline: number, delay: number): boolean =>
+    now() + delay + minAttemptMs <= deadline;
+
+  /** Request-level retries for management operations. */
+  const call = async (request: Exchange): Promise<TransportResponse> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await exchange(request);
+      } catch (error) {
+        if (!(error instanceof DisError) || !isRetryableRequestError(error)) throw error;
+        const retryAfter = error instanceof DisHttpError ? (error.retryAfterMs ?? 0) : 0;
+        const delay = Math.max(backoffDelay(backoff, attempt, random), retryAfter);
+        if (attempt + 1 >= maxAttempts || !timeLeftFor(request.deadline, delay)) throw error;
+        events.retry?.({ operation: request.operation, kind: 'request', records: 0 });
+        await sleep(delay);
+      }
+    }
+  };
+
+  const deadlineOf = (callOptions?: CallOptions): number =>
+    callOptions?.deadline ?? now() + DEFAULT_CALL_TIMEOUT_MS;
+
+  const putRecords = async (input: PutRecordsInput): Promise<PutRecordsOutcome> => {
+    breaker.check();
+    const verdicts = new Array<RecordVerdict | undefined>(input.records.length);
+    let requests = 0;
+    let possibleDuplicates = 0;
+
+    const sendChunk = async (indices: readonly number[]): Promise<void> => {
+      let pending = indices;
+      let backoffAttempt = 0;
+      let lastFailure: DisError | undefined;
+      let lastRecordFailure: { code: string; message: string } | undefined;
+      let resendIsDuplicateRisk = false;
+
+      for (let attempt = 1; ; attempt++) {
+        if (resendIsDuplicateRisk) {
+          possibleDuplicates += pending.length;
+          events.possibleDuplicates?.({ records: pending.length });
+          resendIsDuplicateRisk = false;
+        }
+        requests += 1;
+        let progress = false;
+        try {
+          const response = await exchange({
+            operation: 'PutRecords',
+            method: 'POST',
+            path: `${projectPath}/records`,
+            body: JSON.stringify({
+              stream_name: input.streamName,
+              ...(input.streamId === undefined ? {} : { stream_id: input.streamId }),
+              records: pending.map((i) => input.records[i]),
+            }),
+            deadline: input.deadline,
+          });
+          const result = parsePutRecordsResult(response.text, pending.length);
+          const retry: number[] = [];
+          result.records.forEach((entry, k) => {
+            const index = pending[k];
+            if (index === undefined) return;
+            if (entry.error_code === undefined || entry.error_code === '') {
+              verdicts[index] = {
+                status: 'ok',
+                partitionId: entry.partition_id ?? '',
+                sequenceNumber: entry.sequence_number ?? '',
+              };
+            } else if (isRetryableRecordCode(entry.error_code)) {
+              retry.push(index);
+              lastRecordFailure = { code: entry.error_code, message: entry.error_message ?? '' };
+            } else {
+              verdicts[index] = failed(entry.error_code, entry.error_message ?? '', false);
+            }
+          });
+          progress = retry.length < pending.length;
+          pending = retry;
+          lastFailure = undefined;
+          if (pending.length === 0) return;
+          events.retry?.({ operation: 'PutRecords', kind: 'records', records: pending.length });
+        } catch (error) {
+          if (!(error instanceof DisError)) throw error;
+          if (!isRetryableRequestError(error)) {
+            // Neither an open circuit nor an unreadable answer says anything against the records
+            // themselves: the caller may send them again (an unreadable 200 may have written them).
+            const retryable =
+              error.code === 'ERR_DIS_CIRCUIT_OPEN' || error.code === 'ERR_DIS_BAD_RESPONSE';
+            const after = error instanceof DisHttpError ? error.retryAfterMs : undefined;
+            for (const index of pending) {
+              verdicts[index] = verdictFromError(error, retryable, retryable ? after : undefined);
+            }
+            return;
+          }
+          lastFailure = error;
+          resendIsDuplicateRisk = error.possiblyProcessed;
+          events.retry?.({ operation: 'PutRecords', kind: 'request', records: pending.length });
+        }
+        backoffAttempt = progress ? 0 : backoffAttempt + 1;
+        const retryAfter =
+          lastFailure instanceof DisHttpError ? (lastFailure.retryAfterMs ?? 0) : 0;
+        const delay = Math.max(backoffDelay(backoff, backoffAttempt, random), retryAfter);
+        if (attempt >= maxAttempts || !timeLeftFor(input.deadline, delay)) {
+          const retryAfterMs = Math.max(delay, backoff.initialDelayMs);
+          for (const index of pending) {
+            verdicts[index] =
+              lastFailure !== undefined
+                ? verdictFromError(lastFailure, true, retryAfterMs)
+                : failed(
+                    lastRecordFailure?.code ?? 'DIS.4303',
+                    lastRecordFailure?.message ?? '',
+                    true,
+                    retryAfterMs,
+                  );
+          }
+          return;
+        }
+        await sleep(delay);
+      }
+    };
+
+    const chunks = toChunks(input.records, {
+      maxRecords: limits.maxRecordsPerRequest,
+      maxBytes: limits.maxBytesPerRequest,
+    });
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let chunk = chunks[next++]; chunk !== undefined; chunk = chunks[next++]) {
+        await sendChunk(chunk);
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(limits.maxConcurrentRequests, chunks.length) }, worker),
+    );
+
+    const complete = verdicts.map(
+      (verdict) =>
+        verdict ?? failed('ERR_DIS_BAD_RESPONSE', 'no verdict was produced for this record', true),
+    );
+    return {
+      verdicts: complete,
+      failedCount: complete.filter((v) => v.status === 'failed').length,
+      requests,
+      possibleDuplicates,
+    };
+  };
+
+  return {
+    putRecords,
+    createStream: async (request, callOptions) => {
+      await call({
+        operation: 'CreateStream',
+        method: 'POST',
+        path: `${projectPath}/streams`,
+        body: JSON.stringify(request),
+        deadline: deadlineOf(callOptions),
+      });
+    },
+    describeStream: async (streamName, query, callOptions) => {
+      const response = await call({
+        operation: 'DescribeStream',
+        method: 'GET',
+        path: `${projectPath}/streams/${percentEncode(streamName)}`,
+        query: [
+          ['start_partitionId', query?.startPartitionId],
+          ['limit_partitions', query?.limitPartitions],
+        ],
+        deadline: deadlineOf(callOptions),
+      });
+      return parseDescribeStream(response.text);
+    },
+    listStreams: async (query, callOptions) => {
+      const response = await call({
+        operation: 'ListStreams',
+        method: 'GET',
+        path: `${projectPath}/streams`,
+        query: [
+          ['limit', query?.limit],
+          ['start_stream_name', query?.startStreamName],
+        ],
+        deadline: deadlineOf(callOptions),
+      });
+      return parseListStreams(response.text);
+    },
+    deleteStream: async (streamName, callOptions) => {
+      await call({
+        operation: 'DeleteStream',
+        method: 'DELETE',
+        path: `${projectPath}/streams/${percentEncode(streamName)}`,
+        deadline: deadlineOf(callOptions),
+      });
+    },
+    getCursor: async (input, callOptions) => {
+      const response = await call({
+        operation: 'GetCursor',
+        method: 'GET',
+        path: `${projectPath}/cursors`,
+        query: [
+          ['stream-name', input.streamName],
+          ['partition-id', input.partitionId],
+          ['cursor-type', input.cursorType],
+          ['starting-sequence-number', input.startingSequenceNumber],
+          ['timestamp', input.timestamp],
+        ],
+        deadline: deadlineOf(callOptions),
+      });
+      return parseGetCursor(response.text);
+    },
+    getRecords: async (cursor, query, callOptions) => {
+      const response = await call({
+        operation: 'GetRecords',
+        method: 'GET',
+        path: `${projectPath}/records`,
+        query: [
+          ['partition-cursor', cursor],
+          ['max_fetch_bytes', query?.maxFetchBytes],
+        ],
+        deadline: deadlineOf(callOptions),
+      });
+      return parseGetRecords(response.text);
+    },
+    breakerState: () => breaker.state(),
+    close: () => transport.close(),
+  };
+}
