@@ -85,7 +85,10 @@ export interface DisClientOptions {
   readonly limits?: Partial<PutRecordsLimits> | undefined;
   readonly timeouts?: Partial<TransportTimeouts> | undefined;
   readonly backoff?: Partial<BackoffPolicy> | undefined;
-  /** Attempts per request or record, the first included (default 10); the deadline usually ends it first. */
+  /**
+   * Attempts in a row that make no progress before giving up (default 10); the deadline usually ends
+   * retries first.
+   */
   readonly maxAttempts?: number | undefined;
   /** Do not start an attempt with less time than this left before the deadline (default 50 ms). */
   readonly minAttemptMs?: number | undefined;
@@ -170,6 +173,13 @@ interface Exchange {
 }
 
 const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+
+/** Failures the client does not retry itself but after which the caller may send the records again. */
+const RETRYABLE_LATER = new Set<string>([
+  'ERR_DIS_CIRCUIT_OPEN',
+  'ERR_DIS_BAD_RESPONSE',
+  'ERR_DIS_IAM',
+]);
 
 function toQueryString(pairs: Exchange['query']): string {
   const parts: string[] = [];
@@ -347,11 +357,12 @@ export function createDisClient(options: DisClientOptions): DisClient {
     const sendChunk = async (indices: readonly number[]): Promise<void> => {
       let pending = indices;
       let backoffAttempt = 0;
+      let attemptsWithoutProgress = 0;
       let lastFailure: DisError | undefined;
       let lastRecordFailure: { code: string; message: string } | undefined;
       let resendIsDuplicateRisk = false;
 
-      for (let attempt = 1; ; attempt++) {
+      for (;;) {
         if (resendIsDuplicateRisk) {
           possibleDuplicates += pending.length;
           events.possibleDuplicates?.({ records: pending.length });
@@ -397,10 +408,10 @@ export function createDisClient(options: DisClientOptions): DisClient {
         } catch (error) {
           if (!(error instanceof DisError)) throw error;
           if (!isRetryableRequestError(error)) {
-            // Neither an open circuit nor an unreadable answer says anything against the records
-            // themselves: the caller may send them again (an unreadable 200 may have written them).
-            const retryable =
-              error.code === 'ERR_DIS_CIRCUIT_OPEN' || error.code === 'ERR_DIS_BAD_RESPONSE';
+            // An open circuit, an IAM failure or an unreadable answer says nothing against the
+            // records themselves: the caller may send them again (an unreadable 200 may have
+            // written them).
+            const retryable = RETRYABLE_LATER.has(error.code);
             const after = error instanceof DisHttpError ? error.retryAfterMs : undefined;
             for (const index of pending) {
               verdicts[index] = verdictFromError(error, retryable, retryable ? after : undefined);
@@ -411,11 +422,14 @@ export function createDisClient(options: DisClientOptions): DisClient {
           resendIsDuplicateRisk = error.possiblyProcessed;
           events.retry?.({ operation: 'PutRecords', kind: 'request', records: pending.length });
         }
-        backoffAttempt = progress ? 0 : backoffAttempt + 1;
+        // Progress (some records went through) holds the backoff where it is and does not use up
+        // attempts: under throttling the deadline, not a count, decides when to stop.
+        if (!progress) backoffAttempt += 1;
+        attemptsWithoutProgress = progress ? 0 : attemptsWithoutProgress + 1;
         const retryAfter =
           lastFailure instanceof DisHttpError ? (lastFailure.retryAfterMs ?? 0) : 0;
         const delay = Math.max(backoffDelay(backoff, backoffAttempt, random), retryAfter);
-        if (attempt >= maxAttempts || !timeLeftFor(input.deadline, delay)) {
+        if (attemptsWithoutProgress >= maxAttempts || !timeLeftFor(input.deadline, delay)) {
           const retryAfterMs = Math.max(delay, backoff.initialDelayMs);
           for (const index of pending) {
             verdicts[index] =

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DisError, DisHttpError } from './errors.ts';
-import type { Transport } from './transport.ts';
+import type { Dispatcher } from 'undici';
+import { createTransport, DEFAULT_TIMEOUTS } from './transport.ts';
 
 // IAM token mode (dis-api.md §6.1): password auth scoped to the project, token cached and refreshed
 // ahead of expiry by one in-flight request that every caller shares.
@@ -13,8 +14,9 @@ export interface IamUser {
 }
 
 export interface TokenProviderOptions {
-  /** Transport to the IAM endpoint (its own keep-alive pool). */
-  readonly transport: Transport;
+  /** e.g. `https://iam.cn-north-4.myhuaweicloud.com`; gets its own keep-alive pool. */
+  readonly endpoint: string;
+  readonly dispatcher?: Dispatcher | undefined;
   readonly user: IamUser;
   readonly projectId: string;
   readonly now: () => number;
@@ -30,6 +32,7 @@ export interface TokenProvider {
   readonly getToken: () => Promise<string>;
   /** DIS said this token is no good (401): the next getToken fetches a new one. */
   readonly invalidate: (token: string) => void;
+  readonly close: () => Promise<void>;
 }
 
 const TokenBody = z.object({ token: z.object({ expires_at: z.string() }) });
@@ -59,13 +62,20 @@ export function createIamTokenProvider(options: TokenProviderOptions): TokenProv
       scope: { project: { id: options.projectId } },
     },
   });
+  const transport = createTransport({
+    origin: new URL(options.endpoint).origin,
+    timeouts: DEFAULT_TIMEOUTS,
+    dispatcher: options.dispatcher,
+    connections: 2,
+    now: options.now,
+  });
   let cached: CachedToken | undefined;
   let inFlight: Promise<CachedToken> | undefined;
 
   const fetchToken = async (): Promise<CachedToken> => {
     let response;
     try {
-      response = await options.transport.send({
+      response = await transport.send({
         method: 'POST',
         path: '/v3/auth/tokens?nocatalog=true',
         headers: { 'Content-Type': 'application/json;charset=utf8' },
@@ -126,5 +136,6 @@ export function createIamTokenProvider(options: TokenProviderOptions): TokenProv
     invalidate: (token) => {
       if (cached?.value === token) cached = undefined;
     },
+    close: () => transport.close(),
   };
 }
