@@ -1,0 +1,30 @@
+# Source this file (". scripts/toolchain.sh") to get what the project needs on this shell's PATH:
+# Node 24 (installed from the npm registry package node@24 into .tools/ when the machine's node is
+# older), redis-server (from Debian when missing; tests start their own), and node_modules (npm ci).
+# Safe to source again: it only installs what is missing.
+
+_toolchain_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
+
+_toolchain_node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+if [ "$(_toolchain_node_major)" -lt 24 ]; then
+  if [ ! -x "$_toolchain_root/.tools/node_modules/.bin/node" ]; then
+    echo "toolchain: installing node@24 from the npm registry into .tools/" >&2
+    npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$_toolchain_root/.tools" node@24 >&2
+  fi
+  export PATH="$_toolchain_root/.tools/node_modules/.bin:$PATH"
+fi
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "toolchain: installing redis-server from Debian" >&2
+  if [ "$(id -u)" = 0 ]; then _toolchain_sudo=""; else _toolchain_sudo="sudo"; fi
+  DEBIAN_FRONTEND=noninteractive $_toolchain_sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $_toolchain_sudo apt-get install -y -qq redis-server >/dev/null
+fi
+
+if [ ! -d "$_toolchain_root/node_modules" ] || [ "$_toolchain_root/package-lock.json" -nt "$_toolchain_root/node_modules/.package-lock.json" ]; then
+  (cd "$_toolchain_root" && npm ci --no-audit --no-fund --loglevel=error >&2)
+fi
+
+unset _toolchain_root _toolchain_sudo
+unset -f _toolchain_node_major
