@@ -1,0 +1,131 @@
+import type { Env } from './env-overrides.ts';
+
+// Secrets come from an env var NAME or from the file named by NAME_FILE (Docker/Kubernetes secrets),
+// or from a file path the config names. Values are never echoed in a problem.
+
+export type ReadFile = (path: string) => string;
+
+export type SecretResult =
+  | { readonly kind: 'value'; readonly value: string }
+  | { readonly kind: 'absent' }
+  /** A problem was already reported; the caller must not add a "missing" one on top. */
+  | { readonly kind: 'failed' };
+
+/** Where one secret may come from, in precedence order. */
+export interface SecretSpec {
+  /** The conventional variable (e.g. DIS_SK, also read as DIS_SK_FILE); it overrides the file. */
+  readonly envVar?: string;
+  /** `*_env` from the config file: the variable it names, and the key for messages. */
+  readonly envRef?: { readonly key: string; readonly name: string | undefined };
+  /** `*_file` from the config file. */
+  readonly fileRef?: { readonly key: string; readonly path: string | undefined };
+}
+
+/** Secret file contents lose their trailing newline(s); `echo x > file` is the common way to make one. */
+function trimTrailingNewlines(text: string): string {
+  return text.replace(/[\r\n]+$/, '');
+}
+
+function describeReadError(error: unknown): string {
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string')
+    return error.code;
+  return 'unreadable';
+}
+
+export interface SecretReader {
+  /** NAME or NAME_FILE. */
+  readonly fromEnv: (name: string) => SecretResult;
+  readonly fromFile: (path: string, label: string) => SecretResult;
+  readonly resolve: (spec: SecretSpec, onMissingRef?: (message: string) => void) => SecretResult;
+}
+
+export function createSecretReader(env: Env, readFile: ReadFile, problems: string[]): SecretReader {
+  const fromFile = (path: string, label: string): SecretResult => {
+    let text: string;
+    try {
+      text = readFile(path);
+    } catch (error) {
+      problems.push(`${label}: cannot read ${path} (${describeReadError(error)})`);
+      return { kind: 'failed' };
+    }
+    const value = trimTrailingNewlines(text);
+    if (value.trim() === '') {
+      problems.push(`${label}: ${path} is empty`);
+      return { kind: 'failed' };
+    }
+    return { kind: 'value', value };
+  };
+
+  const fromEnv = (name: string): SecretResult => {
+    const direct = env[name];
+    const path = env[`${name}_FILE`]?.trim();
+    const hasDirect = direct !== undefined && direct.trim() !== '';
+    const hasPath = path !== undefined && path !== '';
+    if (hasDirect && hasPath) {
+      problems.push(`${name} and ${name}_FILE are both set; set only one`);
+      return { kind: 'failed' };
+    }
+    if (hasDirect) return { kind: 'value', value: trimTrailingNewlines(direct) };
+    if (hasPath) return fromFile(path, `${name}_FILE`);
+    return { kind: 'absent' };
+  };
+
+  const resolve = (
+    spec: SecretSpec,
+    onMissingRef: (message: string) => void = (message) => problems.push(message),
+  ): SecretResult => {
+    if (spec.envVar !== undefined) {
+      const result = fromEnv(spec.envVar);
+      if (result.kind !== 'absent') return result;
+    }
+    const { envRef, fileRef } = spec;
+    if (envRef?.name !== undefined && envRef.name !== spec.envVar) {
+      const result = fromEnv(envRef.name);
+      if (result.kind !== 'absent') return result;
+      onMissingRef(
+        `${envRef.key} names ${envRef.name}, which is not set (nor ${envRef.name}_FILE)`,
+      );
+      return { kind: 'failed' };
+    }
+    if (fileRef?.path !== undefined) return fromFile(fileRef.path, fileRef.key);
+    return { kind: 'absent' };
+  };
+
+  return { fromEnv, fromFile, resolve };
+}
+
+/** The `secret_env` / `secrets_env` / `secret_file` / `secret_files` keys of a section. */
+export interface SecretListRefs {
+  readonly secret_env?: string | undefined;
+  readonly secrets_env?: readonly string[] | undefined;
+  readonly secret_file?: string | undefined;
+  readonly secret_files?: readonly string[] | undefined;
+}
+
+/** Every secret a section names, in order; `failed` when any reference could not be resolved. */
+export function resolveSecretList(
+  reader: SecretReader,
+  at: string,
+  refs: SecretListRefs,
+  onMissingRef?: (message: string) => void,
+): { readonly values: string[]; readonly failed: boolean } {
+  const values: string[] = [];
+  let failed = false;
+  const take = (result: SecretResult): void => {
+    if (result.kind === 'value') values.push(result.value);
+    else if (result.kind === 'failed') failed = true;
+  };
+  const names = [
+    ...(refs.secret_env === undefined ? [] : [{ key: `${at}.secret_env`, name: refs.secret_env }]),
+    ...(refs.secrets_env ?? []).map((name, i) => ({ key: `${at}.secrets_env[${i}]`, name })),
+  ];
+  for (const envRef of names) take(reader.resolve({ envRef }, onMissingRef));
+  const paths = [
+    ...(refs.secret_file === undefined
+      ? []
+      : [{ key: `${at}.secret_file`, path: refs.secret_file }]),
+    ...(refs.secret_files ?? []).map((path, i) => ({ key: `${at}.secret_files[${i}]`, path })),
+  ];
+  for (const fileRef of paths) take(reader.resolve({ fileRef }));
+  return { values, failed };
+}
