@@ -1,0 +1,216 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface RedisServer {
+  readonly url: string;
+  readonly port: number;
+  /** Kills the server and resolves once it has exited and the port is closed. Idempotent. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port (empty: nothing is persisted). */
+  start(): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** A one-node Redis Cluster owning all 16384 slots (so CROSSSLOT rules apply). */
+  readonly cluster?: boolean;
+  readonly readyTimeoutMs?: number;
+}
+
+// The server runs under a small shell watchdog in its own process group: if the test process dies
+// without stopping it (crash, runner timeout, SIGKILL), the watchdog notices within ~200 ms and
+// kills redis-server, so no test run leaves a server behind.
+const WATCHDOG = `
+parent=$1; shift
+redis-server "$@" &
+child=$!
+trap 'kill -TERM $child 2>/dev/null; wait $child; exit 0' TERM INT HUP
+while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.2; done
+kill -TERM $child 2>/dev/null
+wait $child
+`;
+
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
+  const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
+  let lastError: unknown;
+  // Another process may take the free port between our probe and redis-server's bind: try again.
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const port = await findFreePort();
+    const server = createRedisServer(port, options.cluster === true, readyTimeoutMs);
+    try {
+      await server.start();
+      return server;
+    } catch (error) {
+      lastError = error;
+      await server.stop();
+    }
+  }
+  throw new Error('redis-server did not start', { cause: lastError });
+}
+
+function createRedisServer(port: number, cluster: boolean, readyTimeoutMs: number): RedisServer {
+  let running:
+    { child: ChildProcess; exited: Promise<void>; dir: string; onExit: () => void } | undefined;
+
+  const killGroup = (child: ChildProcess, signal: NodeJS.Signals): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+
+  const stop = async (): Promise<void> => {
+    const current = running;
+    if (current === undefined) return;
+    running = undefined;
+    process.removeListener('exit', current.onExit);
+    // Held while we wait, so the process cannot end half-way through a stop.
+    current.child.ref();
+    killGroup(current.child, 'SIGTERM');
+    const timeout = new AbortController();
+    const killed = await Promise.race([
+      current.exited.then(() => true),
+      sleep(5000, false, { signal: timeout.signal }).catch(() => false),
+    ]);
+    timeout.abort();
+    if (!killed) {
+      killGroup(current.child, 'SIGKILL');
+      await current.exited;
+    }
+    await waitUntilClosed(port);
+    await rm(current.dir, { recursive: true, force: true });
+  };
+
+  const start = async (): Promise<void> => {
+    if (running !== undefined) return;
+    const dir = await mkdtemp(join(tmpdir(), 'gw-redis-'));
+    const args = [
+      ...['--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no'],
+      ...['--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', join(dir, 'redis.log')],
+      ...(cluster
+        ? [
+            ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
+            // A lone node does not know its own address and would list its slots under "".
+            ...['--cluster-announce-ip', '127.0.0.1'],
+          ]
+        : []),
+    ];
+    const child = spawn('sh', ['-c', WATCHDOG, 'redis-watchdog', String(process.pid), ...args], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', () => {
+        resolve();
+      });
+      child.once('error', () => {
+        resolve();
+      });
+    });
+    const status = { exited: false };
+    void exited.then(() => {
+      status.exited = true;
+    });
+    // A forgotten server must not keep the test process alive; the exit hook still kills it.
+    child.unref();
+    const onExit = (): void => {
+      killGroup(child, 'SIGKILL');
+    };
+    process.once('exit', onExit);
+    running = { child, exited, dir, onExit };
+
+    const deadline = Date.now() + readyTimeoutMs;
+    for (;;) {
+      if (status.exited) {
+        const log = await readFile(join(dir, 'redis.log'), 'utf8').catch(() => '');
+        await stop();
+        throw new Error(`redis-server on port ${port} exited during start: ${log.slice(-500)}`);
+      }
+      const ready = await isReady(port, cluster).catch(() => false);
+      if (ready) return;
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`redis-server on port ${port} did not answer PING in ${readyTimeoutMs} ms`);
+      }
+      await sleep(20);
+    }
+  };
+
+  return { url: `redis://127.0.0.1:${port}`, port, stop, start };
+}
+
+async function isReady(port: number, cluster: boolean): Promise<boolean> {
+  const pong = await sendCommand(port, ['PING']);
+  if (pong !== '+PONG') return false;
+  if (!cluster) return true;
+  const info = await sendCommand(port, ['CLUSTER', 'INFO']);
+  if (info.includes('cluster_state:ok')) return true;
+  if (info.includes('cluster_slots_assigned:0')) {
+    await sendCommand(port, ['CLUSTER', 'ADDSLOTSRANGE', '0', '16383']);
+  }
+  return false;
+}
+
+/** One command over a fresh connection; resolves with the raw reply once it is complete. */
+function sendCommand(port: number, words: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let reply = '';
+    const finish = (error?: Error): void => {
+      socket.destroy();
+      if (error === undefined) resolve(reply.trimEnd());
+      else reject(error);
+    };
+    socket.setTimeout(1000, () => {
+      finish(new Error('redis reply timed out'));
+    });
+    socket.once('error', finish);
+    socket.on('data', (chunk: Buffer) => {
+      reply += chunk.toString('latin1');
+      if (isCompleteReply(reply)) finish();
+    });
+    socket.write(
+      `*${words.length}\r\n${words.map((w) => `$${Buffer.byteLength(w)}\r\n${w}\r\n`).join('')}`,
+    );
+  });
+}
+
+function isCompleteReply(reply: string): boolean {
+  const headerEnd = reply.indexOf('\r\n');
+  if (headerEnd < 0) return false;
+  if (!reply.startsWith('$') && !reply.startsWith('=')) return true;
+  const length = Number(reply.slice(1, headerEnd));
+  return length < 0 || reply.length >= headerEnd + 2 + length + 2;
+}
+
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => {
+        if (port === 0) reject(new Error('no port'));
+        else resolve(port);
+      });
+    });
+  });
+}
+
+async function waitUntilClosed(port: number): Promise<void> {
+  for (let i = 0; i < 250; i += 1) {
+    const open = await sendCommand(port, ['PING']).then(
+      () => true,
+      () => false,
+    );
+    if (!open) return;
+    await sleep(20);
+  }
+}
