@@ -106,6 +106,8 @@ export type RecordVerdict =
       /** The same record may succeed if sent again later. */
       readonly retryable: boolean;
       readonly retryAfterMs?: number;
+      /** Whether DIS judged this record (`record`) or the whole request failed (`request`). */
+      readonly origin: 'record' | 'request';
     };
 
 export interface PutRecordsInput {
@@ -190,14 +192,15 @@ function toQueryString(pairs: Exchange['query']): string {
 }
 
 function failed(
+  origin: 'record' | 'request',
   errorCode: string,
   errorMessage: string,
   retryable: boolean,
   retryAfterMs?: number,
 ): RecordVerdict {
   return retryAfterMs === undefined
-    ? { status: 'failed', errorCode, errorMessage, retryable }
-    : { status: 'failed', errorCode, errorMessage, retryable, retryAfterMs };
+    ? { status: 'failed', errorCode, errorMessage, retryable, origin }
+    : { status: 'failed', errorCode, errorMessage, retryable, retryAfterMs, origin };
 }
 
 function verdictFromError(
@@ -207,7 +210,7 @@ function verdictFromError(
 ): RecordVerdict {
   const message =
     error instanceof DisHttpError ? (error.disMessage ?? error.message) : error.message;
-  return failed(errorCodeOf(error), message, retryable, retryAfterMs);
+  return failed('request', errorCodeOf(error), message, retryable, retryAfterMs);
 }
 
 export function createDisClient(options: DisClientOptions): DisClient {
@@ -397,7 +400,12 @@ export function createDisClient(options: DisClientOptions): DisClient {
               retry.push(index);
               lastRecordFailure = { code: entry.error_code, message: entry.error_message ?? '' };
             } else {
-              verdicts[index] = failed(entry.error_code, entry.error_message ?? '', false);
+              verdicts[index] = failed(
+                'record',
+                entry.error_code,
+                entry.error_message ?? '',
+                false,
+              );
             }
           });
           progress = retry.length < pending.length;
@@ -436,6 +444,7 @@ export function createDisClient(options: DisClientOptions): DisClient {
               lastFailure !== undefined
                 ? verdictFromError(lastFailure, true, retryAfterMs)
                 : failed(
+                    'record',
                     lastRecordFailure?.code ?? 'DIS.4303',
                     lastRecordFailure?.message ?? '',
                     true,
@@ -464,7 +473,8 @@ export function createDisClient(options: DisClientOptions): DisClient {
 
     const complete = verdicts.map(
       (verdict) =>
-        verdict ?? failed('ERR_DIS_BAD_RESPONSE', 'no verdict was produced for this record', true),
+        verdict ??
+        failed('request', 'ERR_DIS_BAD_RESPONSE', 'no verdict was produced for this record', true),
     );
     return {
       verdicts: complete,

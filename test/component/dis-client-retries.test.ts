@@ -209,6 +209,7 @@ describe('what the client retries', () => {
           errorCode: 'DIS.4302',
           errorMessage: 'Partition does not exist.',
           retryable: false,
+          origin: 'record',
         });
       }
     } finally {

@@ -148,6 +148,7 @@ describe('round trip through the client and the emulator', () => {
       errorMessage:
         afterDelete.verdicts[0]?.status === 'failed' ? afterDelete.verdicts[0].errorMessage : '',
       retryable: false,
+      origin: 'request',
     });
   });
 

@@ -1,0 +1,39 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import {
+  notFound,
+  problemHandler,
+  type ProblemHandlerOptions,
+} from './middleware/problem-handler.ts';
+import { requestId } from './middleware/request-id.ts';
+import { OPENAPI_DOCUMENT } from './openapi.ts';
+import { recordsRoute, type RecordsRouteOptions } from './routes/records.ts';
+
+export interface AppDeps extends RecordsRouteOptions {
+  /** Hop count or list of trusted proxy addresses/CIDRs; never `true` (design.md §7). */
+  readonly trustProxy: number | readonly string[];
+  readonly onUnexpectedError?: ProblemHandlerOptions['onUnexpected'];
+}
+
+/** The Express app; it never listens (main.ts and tests do). */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set(
+    'trust proxy',
+    typeof deps.trustProxy === 'number' ? deps.trustProxy : [...deps.trustProxy],
+  );
+  app.set('etag', false);
+
+  app.use(requestId());
+  app.use(helmet());
+
+  app.get('/openapi.json', function openapi(_req, res) {
+    res.json(OPENAPI_DOCUMENT);
+  });
+  app.use(recordsRoute(deps));
+
+  app.use(notFound());
+  app.use(problemHandler({ onUnexpected: deps.onUnexpectedError }));
+  return app;
+}

@@ -1,0 +1,42 @@
+import type { PutRecordsOutcome } from '../dis/client.ts';
+import type { PutRecordsRequestEntry } from '../dis/wire.ts';
+import { toDisEntry, type IngestRecord, type StreamTarget } from './records.ts';
+
+// The ingest core: records in, DIS entries to a sink, per-record verdicts out. It knows nothing of
+// HTTP; the records route, webhooks and the spool forwarder all come through here.
+
+export interface PutRequest {
+  readonly target: StreamTarget;
+  readonly entries: readonly PutRecordsRequestEntry[];
+  /** Absolute time (ms) after which nothing more is tried. */
+  readonly deadline: number;
+}
+
+/** Where entries go: the DIS client today, a batcher in front of it later. */
+export interface RecordSink {
+  readonly put: (request: PutRequest) => Promise<PutRecordsOutcome>;
+}
+
+export interface IngestOptions {
+  readonly sink: RecordSink;
+  readonly randomKey: () => string;
+}
+
+export interface Ingest {
+  readonly ingest: (
+    target: StreamTarget,
+    records: readonly IngestRecord[],
+    deadline: number,
+  ) => Promise<PutRecordsOutcome>;
+}
+
+export function createIngest(options: IngestOptions): Ingest {
+  return {
+    ingest: (target, records, deadline) =>
+      options.sink.put({
+        target,
+        entries: records.map((record) => toDisEntry(record, options.randomKey)),
+        deadline,
+      }),
+  };
+}

@@ -1,0 +1,35 @@
+import type { PutRecordsRequestEntry } from '../dis/wire.ts';
+
+// What ingest works with, independent of how the records arrived (JSON, NDJSON, webhook, spool).
+
+export interface IngestRecord {
+  /** The raw bytes to store in DIS. */
+  readonly data: Buffer;
+  /** The caller's correlation id, echoed in its verdict. */
+  readonly id?: string | undefined;
+  readonly partitionKey?: string | undefined;
+  readonly partitionId?: string | undefined;
+  readonly explicitHashKey?: string | undefined;
+  /** Key found at the stream's partition-key pointer inside the data. */
+  readonly pointerKey?: string | undefined;
+}
+
+/** A logical stream of the config, resolved to its DIS stream. */
+export interface StreamTarget {
+  readonly name: string;
+  readonly disStream: string;
+  readonly streamId?: string | undefined;
+}
+
+/**
+ * One DIS entry per record. DIS's precedence is partition id > explicit hash key > partition key; a
+ * record with none of them takes the key at the stream's pointer, else a random key so records spread
+ * over the partitions.
+ */
+export function toDisEntry(record: IngestRecord, randomKey: () => string): PutRecordsRequestEntry {
+  const entry: PutRecordsRequestEntry = { data: record.data.toString('base64') };
+  if (record.partitionId !== undefined) entry.partition_id = record.partitionId;
+  else if (record.explicitHashKey !== undefined) entry.explicit_hash_key = record.explicitHashKey;
+  else entry.partition_key = record.partitionKey ?? record.pointerKey ?? randomKey();
+  return entry;
+}

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { runConfigCheck } from './config/check-command.ts';
+import { loadConfig } from './config/load-config.ts';
+import { formatProblems } from './config/problems.ts';
+import { composeGateway, type DevInfo } from './compose.ts';
+
+// The composition root: the only module that reads process.env, listens, installs signal handlers
+// and exits. `node src/main.ts` runs the gateway; `node src/main.ts check-config` validates the
+// configuration and prints it with secrets redacted.
+
+const readFile = (path: string): string => readFileSync(path, 'utf8');
+
+if (process.argv[2] === 'check-config') {
+  process.exitCode = runConfigCheck(process.env, readFile, (line) => {
+    console.log(line);
+  });
+} else {
+  await runGateway();
+}
+
+function printDevBanner(url: string, dev: DevInfo, streams: readonly string[]): void {
+  const stream = streams[0] ?? 'events';
+  const lines = [
+    `dis-gateway (dev mode) listening on ${url}`,
+    dev.emulatorUrl === undefined
+      ? '  DIS: configured endpoint'
+      : `  DIS: embedded emulator at ${dev.emulatorUrl} (admin API: ${dev.emulatorUrl}/_emulator/faults)`,
+    dev.redis === 'memory'
+      ? '  REDIS_URL is not set: rate limits and idempotency keys live in this process only (dev mode)'
+      : '  Redis: REDIS_URL',
+    `  streams: ${streams.join(', ')}`,
+  ];
+  if (dev.token !== undefined) {
+    lines.push(
+      '  dev token (1 h, scope dis:write:*, signed with a secret made at startup):',
+      `    ${dev.token}`,
+      '  try:',
+      `    curl -sS -X POST ${url}/v1/streams/${stream}/records \\`,
+      `      -H 'Authorization: Bearer ${dev.token}' \\`,
+      `      -H 'Content-Type: application/json' \\`,
+      `      -d '{"records":[{"id":"evt-1","data":{"user_id":"u-42","action":"click"}}]}'`,
+    );
+  }
+  console.log(lines.join('\n'));
+}
+
+async function runGateway(): Promise<void> {
+  const loaded = loadConfig(process.env, readFile);
+  if (!loaded.ok) {
+    console.error(`dis-gateway: invalid configuration\n${formatProblems(loaded.problems)}`);
+    process.exit(1);
+  }
+  const { config } = loaded;
+  for (const warning of loaded.warnings) console.warn(`dis-gateway: ${warning}`);
+
+  const gateway = await composeGateway(config, {
+    now: Date.now,
+    warn: (message, error) => {
+      console.warn(`dis-gateway: ${message}`, error instanceof Error ? error.message : '');
+    },
+  });
+  const server = gateway.app.listen(config.server.port, config.server.host);
+  server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
+  server.headersTimeout = config.server.headersTimeoutMs;
+  server.requestTimeout = config.server.requestTimeoutMs;
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
+  const url = `http://${host}:${address.port}`;
+  if (gateway.dev === undefined) console.log(`dis-gateway listening on ${url}`);
+  else printDevBanner(url, gateway.dev, Object.keys(config.streams));
+
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) {
+      process.exit(1);
+    }
+    closing = true;
+    console.log(`dis-gateway: ${signal}, closing`);
+    server.close(() => {
+      gateway.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error('dis-gateway: close failed', error);
+          process.exit(1);
+        },
+      );
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => {
+    shutdown('SIGTERM');
+  });
+  process.on('SIGINT', () => {
+    shutdown('SIGINT');
+  });
+}

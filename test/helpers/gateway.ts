@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import { request } from 'undici';
+import supertest from 'supertest';
+import { mintToken } from '../../src/auth/mint-token.ts';
+import { composeGateway } from '../../src/compose.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
+import {
+  DEV_CREDENTIALS,
+  createEmulator,
+  type Emulator,
+  type EmulatorOptions,
+} from '../../src/emulator/emulator.ts';
+import { uniqueStreamName } from './dis-fixtures.ts';
+
+export const TEST_ISSUER = 'https://auth.test.internal';
+export const TEST_AUDIENCE = 'dis-gateway';
+
+export interface GatewayStream {
+  readonly name: string;
+  readonly disStream: string;
+  readonly partitions: number;
+  readonly type?: 'COMMON' | 'ADVANCED';
+}
+
+export interface StartGatewayOptions {
+  readonly emulator?: EmulatorOptions;
+  /** Logical stream specs; default one 2-partition stream. */
+  readonly streams?: readonly Omit<GatewayStream, 'disStream'>[];
+  /** A real Redis (`redis://…`); memory stores when absent. */
+  readonly redisUrl?: string;
+  /** More config through the contract env vars, e.g. a GATEWAY_CONFIG file. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly readFile?: (path: string) => string;
+}
+
+export interface TestGateway {
+  readonly app: Express;
+  readonly emulator: Emulator;
+  readonly streams: readonly GatewayStream[];
+  readonly http: ReturnType<typeof supertest>;
+  readonly secret: string;
+  token(options?: { scopes?: readonly string[]; subject?: string; lifetimeS?: number }): string;
+  /** Sends exact bytes over a real socket (supertest would re-encode a Buffer body). */
+  postRaw(
+    path: string,
+    body: Buffer,
+    headers: Readonly<Record<string, string>>,
+  ): Promise<{ status: number; text: string }>;
+  /** Raw stored records of a logical stream, in partition then sequence order. */
+  stored(stream: string): Buffer[];
+  close(): Promise<void>;
+}
+
+/**
+ * The real gateway, composed from config the way main.ts does it (loadConfig over the contract env
+ * vars), pointed at an emulator on a free port, and optionally a real Redis.
+ */
+export async function startGateway(options: StartGatewayOptions = {}): Promise<TestGateway> {
+  const credentials = DEV_CREDENTIALS[0];
+  if (credentials === undefined) throw new Error('no emulator dev credentials');
+  const streams: GatewayStream[] = (options.streams ?? [{ name: 'clicks', partitions: 2 }]).map(
+    (s) => ({
+      ...s,
+      disStream: uniqueStreamName(`gw-${s.name}`),
+    }),
+  );
+  const emulator = await createEmulator({
+    ...options.emulator,
+    streams: streams.map((s) => ({
+      name: s.disStream,
+      partitions: s.partitions,
+      type: s.type ?? 'COMMON',
+    })),
+  });
+  const secret = randomBytes(32).toString('base64url');
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    PORT: '0',
+    DIS_ENDPOINT: emulator.url,
+    DIS_REGION: emulator.region,
+    DIS_PROJECT_ID: emulator.projectId,
+    DIS_AK: credentials.ak,
+    DIS_SK: credentials.sk,
+    JWT_SECRET: secret,
+    JWT_ISSUER: TEST_ISSUER,
+    JWT_AUDIENCE: TEST_AUDIENCE,
+    JWT_ALGORITHMS: 'HS256',
+    GATEWAY_STREAMS: streams
+      .map(
+        (s) =>
+          `${s.name}=${s.disStream}:${s.partitions}${s.type === undefined ? '' : `:${s.type}`}`,
+      )
+      .join(','),
+    ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }),
+    ...options.env,
+  };
+  const loaded = loadConfig(
+    env,
+    options.readFile ??
+      ((path) => {
+        throw new Error(`no file ${path} in this test`);
+      }),
+  );
+  if (!loaded.ok) throw new Error(`test config invalid:\n${loaded.problems.join('\n')}`);
+  const gateway = await composeGateway(loaded.config, {
+    now: Date.now,
+    warn: () => {
+      // Redis outages are part of some tests; their warnings are expected noise.
+    },
+  });
+  const byName = new Map(streams.map((s) => [s.name, s]));
+  return {
+    app: gateway.app,
+    emulator,
+    streams,
+    http: supertest(gateway.app),
+    secret,
+    token: ({ scopes = ['dis:write:*'], subject = 'svc-test', lifetimeS = 600 } = {}) =>
+      mintToken({
+        secret,
+        issuer: TEST_ISSUER,
+        audience: TEST_AUDIENCE,
+        subject,
+        scopes,
+        lifetimeS,
+        now: Date.now(),
+      }),
+    postRaw: async (path, body, headers) => {
+      const server = createServer(gateway.app);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const { port } = server.address() as AddressInfo;
+        const res = await request(`http://127.0.0.1:${port}${path}`, {
+          method: 'POST',
+          headers,
+          body,
+        });
+        return { status: res.statusCode, text: await res.body.text() };
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+    stored: (stream) => {
+      const s = byName.get(stream);
+      if (s === undefined) throw new Error(`unknown test stream ${stream}`);
+      return emulator.state.records(s.disStream).flatMap((p) => p.records.map((r) => r.data));
+    },
+    close: async () => {
+      await gateway.close();
+      await emulator.close();
+    },
+  };
+}
