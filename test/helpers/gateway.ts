@@ -47,8 +47,8 @@ export interface TestGateway {
   postRaw(
     path: string,
     body: Buffer,
-    headers: Readonly<Record<string, string>>,
-  ): Promise<{ status: number; text: string }>;
+    headers: Record<string, string | string[]>,
+  ): Promise<{ status: number; text: string; headers: Record<string, unknown> }>;
   /** Raw stored records of a logical stream, in partition then sequence order. */
   stored(stream: string): Buffer[];
   close(): Promise<void>;
@@ -138,7 +138,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
           headers,
           body,
         });
-        return { status: res.statusCode, text: await res.body.text() };
+        return { status: res.statusCode, text: await res.body.text(), headers: res.headers };
       } finally {
         server.closeAllConnections();
         await new Promise((resolve) => server.close(resolve));
