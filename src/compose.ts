@@ -16,7 +16,7 @@ import { createMemoryRateLimiter } from './ratelimit/memory-limiter.ts';
 import { createRateLimitPolicy } from './ratelimit/policy.ts';
 import { createRedisRateLimiter } from './ratelimit/redis-limiter.ts';
 import type { RateLimiter } from './ratelimit/types.ts';
-import { createRedis, type RedisClient } from './redis/connect.ts';
+import { closeRedis, createRedis, whenReady, type RedisClient } from './redis/connect.ts';
 
 // Builds the gateway's parts from a Config. It opens clients (Redis, DIS pools, the embedded emulator
 // in dev mode) but never listens, reads the environment, prints or exits: main.ts does that.
@@ -37,6 +37,11 @@ export interface DevInfo {
 export interface Gateway {
   readonly app: Express;
   readonly dev: DevInfo | undefined;
+  /**
+   * Resolves once Redis (when configured) is connected, or after `timeoutMs` with a warning: the
+   * gateway still starts, and the rate limiter's Redis policy covers the time until it connects.
+   */
+  readonly ready: (timeoutMs: number) => Promise<void>;
   readonly close: () => Promise<void>;
 }
 
@@ -249,13 +254,22 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
             }),
       };
 
+  const { redis } = stores;
   return {
     app,
     dev,
+    ready: async (timeoutMs) => {
+      if (redis === undefined) return;
+      try {
+        await whenReady(redis, timeoutMs);
+      } catch (error) {
+        edges.warn(`Redis is not reachable after ${timeoutMs} ms; starting anyway`, error);
+      }
+    },
     close: async () => {
       await auth.verifier.close();
       await dis.close();
-      stores.redis?.disconnect();
+      if (redis !== undefined) await closeRedis(redis);
     },
   };
 }

@@ -60,6 +60,7 @@ async function runGateway(): Promise<void> {
       console.warn(`dis-gateway: ${message}`, error instanceof Error ? error.message : '');
     },
   });
+  await gateway.ready(config.redis.mode === 'memory' ? 0 : config.redis.connectTimeoutMs * 2);
   const server = gateway.app.listen(config.server.port, config.server.host);
   server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
   server.headersTimeout = config.server.headersTimeoutMs;

@@ -111,6 +111,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
       // Redis outages are part of some tests; their warnings are expected noise.
     },
   });
+  await gateway.ready(2000);
   const byName = new Map(streams.map((s) => [s.name, s]));
   return {
     app: gateway.app,
