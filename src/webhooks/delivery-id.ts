@@ -1,0 +1,25 @@
+import { parseJsonPointer } from '../http/parse/json-pointer.ts';
+import { keyStringProblem } from '../http/parse/record-data.ts';
+import { keyAtPointer } from './json-body.ts';
+import { fail } from './types.ts';
+import type { DeliveryIdResult } from './types.ts';
+
+/** Delivery ids are 1..256 characters, like DIS partition keys (the default partition key). */
+export function checkDeliveryId(value: string): DeliveryIdResult {
+  return keyStringProblem(value) === undefined
+    ? { ok: true, deliveryId: value }
+    : fail('delivery-id');
+}
+
+/** The id at a pointer into the verified JSON body; absent, or not a usable string/number: fail. */
+export function deliveryIdAtPointer(body: Buffer, tokens: readonly string[]): DeliveryIdResult {
+  const found = keyAtPointer(body, tokens);
+  return found.kind === 'found' ? { ok: true, deliveryId: found.value } : fail('delivery-id');
+}
+
+/** Tokens of a configured pointer; config validated it, so a bad one is a startup bug. */
+export function pointerTokens(pointer: string, what: string): readonly string[] {
+  const tokens = parseJsonPointer(pointer);
+  if (tokens === undefined) throw new Error(`${what} is not an RFC 6901 JSON pointer`);
+  return tokens;
+}

@@ -1,0 +1,65 @@
+import { resolvePointer } from '../http/parse/json-pointer.ts';
+import { scanJson } from '../http/parse/json-scanner.ts';
+import type { JsonNode } from '../http/parse/json-scanner.ts';
+import { keyStringProblem, stringValue } from '../http/parse/record-data.ts';
+import { firstInvalidUtf8Offset } from '../http/parse/utf8.ts';
+
+// Webhook bodies are read with the records endpoint's strict scanner, never JSON.parse: the
+// envelope must carry the sender's own digits, and ids and keys must come from the same value a
+// strict reader sees (duplicate member names: the last one wins, as with JSON.parse).
+
+/** Deeper bodies are still forwarded, as text (`body_text`). The scanner is iterative; the bound
+ *  protects consumers that parse the envelope recursively. */
+export const MAX_WEBHOOK_JSON_DEPTH = 512;
+
+export interface JsonBody {
+  readonly text: string;
+  readonly root: JsonNode;
+}
+
+/** The body as UTF-8 text, or undefined when it is not valid UTF-8. A BOM is kept. */
+export function utf8Text(body: Buffer): string | undefined {
+  return firstInvalidUtf8Offset(body) === -1 ? body.toString('utf8') : undefined;
+}
+
+/**
+ * The body as one JSON value, or undefined when it is not (valid UTF-8 and strict RFC 8259).
+ * Containers are materialized down to `materializeDepth` so pointers of that length resolve.
+ */
+export function scanJsonBody(
+  body: Buffer,
+  materializeDepth: number,
+  text: string | undefined = utf8Text(body),
+): JsonBody | undefined {
+  if (text === undefined) return undefined;
+  // RFC 8259 §8.1 lets a parser ignore a leading byte order mark.
+  const from = text.startsWith('\uFEFF') ? 1 : 0;
+  const scanned = scanJson(text, from, text.length, {
+    maxDepth: MAX_WEBHOOK_JSON_DEPTH,
+    materializeDepth,
+  });
+  return scanned.ok ? { text, root: scanned.value } : undefined;
+}
+
+export type KeyLookup =
+  | { readonly kind: 'found'; readonly value: string }
+  /** Not JSON, or nothing at the pointer. */
+  | { readonly kind: 'absent' }
+  /** Something is there, but it is no usable id or key (wrong type, empty, too long). */
+  | { readonly kind: 'invalid' };
+
+/**
+ * The string (decoded) or number (as sent) at a pointer, checked as DIS checks partition keys and
+ * the gateway its ids: 1..256 characters, well-formed.
+ */
+export function keyAtPointer(body: Buffer, tokens: readonly string[]): KeyLookup {
+  const json = scanJsonBody(body, tokens.length);
+  if (json === undefined) return { kind: 'absent' };
+  const node = resolvePointer(json.root, tokens);
+  if (node === undefined) return { kind: 'absent' };
+  let value: string;
+  if (node.kind === 'string') value = stringValue(json.text, node);
+  else if (node.kind === 'number') value = json.text.slice(node.start, node.end);
+  else return { kind: 'invalid' };
+  return keyStringProblem(value) === undefined ? { kind: 'found', value } : { kind: 'invalid' };
+}

@@ -1,0 +1,61 @@
+import { resolvePointer } from '../http/parse/json-pointer.ts';
+import { stringValue } from '../http/parse/record-data.ts';
+import { checkDeliveryId } from './delivery-id.ts';
+import { scanJsonBody } from './json-body.ts';
+import { singleHeader } from './request-headers.ts';
+import { textKey, toKeys } from './secrets.ts';
+import { anyDigestMatches, contentHash, decodeSignature, hmacDigests } from './signature-match.ts';
+import type { SignedContent } from './signature-match.ts';
+import { checkTimestamp } from './timestamp.ts';
+import { fail } from './types.ts';
+import type { DeliveryIdResult, ProfileVerifier } from './types.ts';
+
+// https://api.slack.com/authentication/verifying-requests-from-slack. Events API bodies are JSON
+// with an `event_id` that Slack keeps across its retries; slash commands and interactivity are
+// form-encoded with no id, so their id is the hash of the signed content (unique per signature).
+
+export const SLACK_SIGNATURE_HEADER = 'x-slack-signature';
+export const SLACK_TIMESTAMP_HEADER = 'x-slack-request-timestamp';
+const PREFIX = 'v0=';
+
+export function slackContent(timestamp: string, body: Buffer): SignedContent {
+  return ['v0:', timestamp, ':', body];
+}
+
+function slackDeliveryId(body: Buffer, content: SignedContent): DeliveryIdResult {
+  const json = scanJsonBody(body, 1);
+  const node = json === undefined ? undefined : resolvePointer(json.root, ['event_id']);
+  if (json === undefined || node?.kind !== 'string') {
+    return { ok: true, deliveryId: contentHash(content) };
+  }
+  return checkDeliveryId(stringValue(json.text, node));
+}
+
+export function createSlackProfile(options: {
+  readonly secrets: readonly string[];
+  readonly toleranceS: number;
+}): ProfileVerifier {
+  const keys = toKeys(options.secrets, textKey);
+  return {
+    check(headers, body, nowS) {
+      const signature = singleHeader(headers, SLACK_SIGNATURE_HEADER);
+      if (!signature.ok) return signature;
+      const timestamp = singleHeader(headers, SLACK_TIMESTAMP_HEADER);
+      if (!timestamp.ok) return timestamp;
+      if (!signature.value.startsWith(PREFIX)) return fail('malformed');
+      const candidate = decodeSignature(signature.value.slice(PREFIX.length), 'hex');
+      if (candidate === undefined) return fail('malformed');
+      const time = checkTimestamp(timestamp.value, nowS, options.toleranceS);
+      if (!time.ok) return time;
+      const content = slackContent(timestamp.value, body);
+      if (!anyDigestMatches(hmacDigests('sha256', keys, content), [candidate])) {
+        return fail('signature');
+      }
+      return {
+        ok: true,
+        timestamp: time.timestamp,
+        deliveryId: () => slackDeliveryId(body, content),
+      };
+    },
+  };
+}

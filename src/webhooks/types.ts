@@ -1,0 +1,62 @@
+/** A request as the route hands it over: the exact raw bytes and every header (all values). */
+export interface WebhookRequest {
+  /** Names lowercased (Node's `headersDistinct`); other casings are tolerated. */
+  readonly headers: Readonly<Record<string, readonly string[] | undefined>>;
+  readonly body: Buffer;
+}
+
+export type VerificationFailureReason =
+  'missing-header' | 'malformed' | 'timestamp' | 'signature' | 'delivery-id';
+
+export interface VerificationFailure {
+  readonly ok: false;
+  /** For logs and metrics only, never sent to the caller: every failure is the same bare 401. */
+  readonly reason: VerificationFailureReason;
+}
+
+export type Verification =
+  | {
+      readonly ok: true;
+      readonly deliveryId: string;
+      /** Signed timestamp (s) when the profile has one. */
+      readonly timestamp?: number;
+    }
+  | VerificationFailure;
+
+export interface WebhookVerifier {
+  verify(request: WebhookRequest, nowMs: number): Verification;
+}
+
+export type DeliveryIdResult =
+  { readonly ok: true; readonly deliveryId: string } | VerificationFailure;
+
+/**
+ * What a profile reports once the signature holds. The delivery id is read lazily because a
+ * configured `deliveryIdPointer` replaces the profile's own rule (and its required headers).
+ */
+export type ProfileCheck =
+  | {
+      readonly ok: true;
+      readonly timestamp?: number;
+      readonly deliveryId: () => DeliveryIdResult;
+    }
+  | VerificationFailure;
+
+/** Header names lowercased; every value kept so that duplicates can be refused. */
+export type NormalizedHeaders = ReadonlyMap<string, readonly string[]>;
+
+export interface ProfileVerifier {
+  check(headers: NormalizedHeaders, body: Buffer, nowS: number): ProfileCheck;
+}
+
+const FAILURES: Readonly<Record<VerificationFailureReason, VerificationFailure>> = {
+  'missing-header': Object.freeze({ ok: false, reason: 'missing-header' }),
+  malformed: Object.freeze({ ok: false, reason: 'malformed' }),
+  timestamp: Object.freeze({ ok: false, reason: 'timestamp' }),
+  signature: Object.freeze({ ok: false, reason: 'signature' }),
+  'delivery-id': Object.freeze({ ok: false, reason: 'delivery-id' }),
+};
+
+export function fail(reason: VerificationFailureReason): VerificationFailure {
+  return FAILURES[reason];
+}
