@@ -178,6 +178,18 @@ const limitsSection = z.strictObject({
 
 const idempotencySection = z.strictObject({ ttl_s: positiveInt(30 * 86_400).default(86_400) });
 
+const spoolSection = z.strictObject({
+  max_entries: positiveInt(100_000_000).default(100_000),
+  batch_size: positiveInt(500).default(200),
+  block_ms: positiveInt(60_000).default(1_000),
+  claim_idle_ms: positiveInt(86_400_000).default(30_000),
+  retry_initial_ms: positiveInt(3_600_000).default(200),
+  retry_max_ms: positiveInt(3_600_000).default(30_000),
+  put_timeout_ms: positiveInt(300_000).default(10_000),
+  receipt_ttl_s: positiveInt(30 * 86_400).default(86_400),
+  dead_letter_max_entries: positiveInt(100_000_000).default(100_000),
+});
+
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, {
   error: 'must be an HTTP header name',
 });
@@ -227,6 +239,7 @@ export const fileSchema = z.strictObject({
   limits: limitsSection.prefault({}),
   idempotency: idempotencySection.prefault({}),
   webhooks: webhooksSection.prefault({}),
+  spool: spoolSection.prefault({}),
 });
 
 export type FileConfig = z.output<typeof fileSchema>;
@@ -241,4 +254,5 @@ export const FILE_SECTIONS: readonly FileSection[] = [
   'limits',
   'idempotency',
   'webhooks',
+  'spool',
 ];

@@ -4,6 +4,7 @@ import { buildDis } from './build-dis.ts';
 import { buildJwt } from './build-jwt.ts';
 import { buildRedis } from './build-redis.ts';
 import { buildServer } from './build-server.ts';
+import { buildSpool } from './build-spool.ts';
 import { buildLimits, buildStreams, buildWebhooks } from './build-tables.ts';
 import { extractLiteralSecrets, parseConfigText } from './config-file.ts';
 import { applyEnvOverrides, describePath, envValue, type Env } from './env-overrides.ts';
@@ -103,6 +104,7 @@ export function loadConfig(env: Env, readFile: ReadFile): LoadConfigResult {
     limits: parse('limits', shape.limits),
     idempotency: parse('idempotency', shape.idempotency),
     webhooks: parse('webhooks', shape.webhooks),
+    spool: parse('spool', shape.spool),
   };
   // A file that could not be read says nothing about what is missing from it: stop at its problems.
   if (fileDocument === undefined) return { ok: false, problems };
@@ -123,6 +125,7 @@ export function loadConfig(env: Env, readFile: ReadFile): LoadConfigResult {
   const sources =
     file.webhooks &&
     buildWebhooks(file.webhooks, streams && new Set(Object.keys(streams)), context);
+  const spool = file.spool && buildSpool(file.spool, context);
 
   if (
     problems.length > 0 ||
@@ -134,7 +137,8 @@ export function loadConfig(env: Env, readFile: ReadFile): LoadConfigResult {
     streams === undefined ||
     limits === undefined ||
     file.idempotency === undefined ||
-    sources === undefined
+    sources === undefined ||
+    spool === undefined
   ) {
     return { ok: false, problems: problems.length > 0 ? problems : ['configuration incomplete'] };
   }
@@ -152,6 +156,7 @@ export function loadConfig(env: Env, readFile: ReadFile): LoadConfigResult {
       limits,
       idempotency: { ttlS: file.idempotency.ttl_s },
       webhooks: { sources },
+      spool,
     },
   };
 }

@@ -186,6 +186,23 @@ export interface WebhookSourceConfig {
   readonly hmac?: HmacProfileConfig;
 }
 
+/** The async path: Redis Streams spool, forwarder and receipts. */
+export interface SpoolConfig {
+  /** Unsent entries per DIS stream; a full spool answers 503. */
+  readonly maxEntries: number;
+  /** Entries per forwarder read, one PutRecords each (at most 500). */
+  readonly batchSize: number;
+  readonly blockMs: number;
+  /** Entries pending this long at one instance are taken over by another. */
+  readonly claimIdleMs: number;
+  readonly retryInitialMs: number;
+  readonly retryMaxMs: number;
+  /** Deadline of one batch's PutRecords, client retries included. */
+  readonly putTimeoutMs: number;
+  readonly receiptTtlS: number;
+  readonly deadLetterMaxEntries: number;
+}
+
 export interface Config {
   readonly production: boolean;
   readonly server: ServerConfig;
@@ -197,4 +214,5 @@ export interface Config {
   readonly limits: LimitsConfig;
   readonly idempotency: { readonly ttlS: number };
   readonly webhooks: { readonly sources: Readonly<Record<string, WebhookSourceConfig>> };
+  readonly spool: SpoolConfig;
 }

@@ -1,0 +1,174 @@
+import type { RecordVerdict } from '../dis/client.ts';
+import type { RedisClient } from '../redis/connect.ts';
+import { defineScript } from '../redis/script.ts';
+import type { SpoolEntry } from './entry.ts';
+import { FORWARDER_GROUP } from './keys.ts';
+import { encodeOutcome, recordField, type RecordOutcome } from './receipt.ts';
+
+// What a batch's verdicts mean for its entries, and writing that down in Redis.
+
+/**
+ * Request-level refusals that are about the records themselves, so sending them again cannot
+ * help. Any other non-retryable request failure (authentication, unknown stream or project, IP
+ * blacklisting) is about the gateway's own setup: those entries stay pending until an operator
+ * fixes it, instead of a whole spool being dead-lettered by a rotated key.
+ */
+const RECORD_FAULT_CODES = new Set([
+  'DIS.4200',
+  'DIS.4201',
+  'DIS.4300',
+  'DIS.4302',
+  'DIS.4319',
+  'DIS.4360',
+  'APIGW.0201',
+]);
+
+export interface DeadLetter {
+  readonly id: string;
+  readonly fields: readonly Buffer[];
+  readonly errorCode: string;
+  readonly errorMessage: string;
+  /** Undefined for an entry too damaged to name its receipt. */
+  readonly entry?: SpoolEntry;
+}
+
+export interface BatchPlan {
+  readonly written: {
+    readonly entry: SpoolEntry;
+    readonly partitionId: string;
+    readonly sequenceNumber: string;
+  }[];
+  readonly dead: DeadLetter[];
+  /** Left pending, to be sent again after a backoff. */
+  readonly retry: SpoolEntry[];
+  /** Some failure says DIS will refuse anything for now: pause the whole stream, not just these. */
+  readonly hold: boolean;
+}
+
+export function planBatch(
+  entries: readonly SpoolEntry[],
+  verdicts: readonly RecordVerdict[],
+): BatchPlan {
+  const plan: BatchPlan = { written: [], dead: [], retry: [], hold: false };
+  let hold = false;
+  entries.forEach((entry, i) => {
+    const verdict = verdicts[i];
+    if (verdict === undefined) {
+      plan.retry.push(entry);
+    } else if (verdict.status === 'ok') {
+      plan.written.push({
+        entry,
+        partitionId: verdict.partitionId,
+        sequenceNumber: verdict.sequenceNumber,
+      });
+    } else if (verdict.retryable) {
+      plan.retry.push(entry);
+    } else if (verdict.origin === 'record' || RECORD_FAULT_CODES.has(verdict.errorCode)) {
+      plan.dead.push({
+        id: entry.id,
+        fields: entry.fields,
+        errorCode: verdict.errorCode,
+        errorMessage: verdict.errorMessage,
+        entry,
+      });
+    } else {
+      plan.retry.push(entry);
+      hold = true;
+    }
+  });
+  return { ...plan, hold };
+}
+
+const UPDATE_RECEIPT = {
+  name: 'gwSpoolReceiptUpdateV1',
+  // An expired receipt is not brought back (as a hash without owner). A live one is kept for the
+  // full TTL after its latest outcome, so a long DIS outage does not leave the caller without it.
+  // ARGV: ttlMs, then field/value pairs.
+  lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1
+`,
+};
+
+export interface SettleTarget {
+  readonly redis: RedisClient;
+  readonly streamKey: string;
+  readonly deadLetterKey: string;
+  readonly receiptKey: (id: string) => string;
+  readonly deadLetterMaxEntries: number;
+  readonly receiptTtlMs: number;
+}
+
+export type Settle = (
+  plan: BatchPlan,
+  /** Pending ids whose entries were deleted meanwhile: acknowledged, nothing to send. */
+  gone: readonly string[],
+  failedAt: string,
+) => Promise<void>;
+
+/**
+ * Receipts first, then one MULTI on the spool's slot: dead letters added, entries acknowledged and
+ * deleted together. A crash between the two steps leaves entries pending whose receipts already
+ * tell the truth; they are sent again (at-least-once), never lost.
+ */
+export function createSettle(target: SettleTarget): Settle {
+  const updateReceipt = defineScript(target.redis, UPDATE_RECEIPT);
+  return async (plan, gone, failedAt) => {
+    const byReceipt = new Map<string, string[]>();
+    const note = (entry: SpoolEntry, outcome: RecordOutcome): void => {
+      const pairs = byReceipt.get(entry.receiptId) ?? [];
+      pairs.push(recordField(entry.index), encodeOutcome(outcome));
+      byReceipt.set(entry.receiptId, pairs);
+    };
+    for (const w of plan.written) {
+      note(w.entry, {
+        status: 'written',
+        partitionId: w.partitionId,
+        sequenceNumber: w.sequenceNumber,
+      });
+    }
+    for (const d of plan.dead) {
+      if (d.entry !== undefined) {
+        note(d.entry, {
+          status: 'dead_lettered',
+          errorCode: d.errorCode,
+          errorMessage: d.errorMessage,
+        });
+      }
+    }
+    await Promise.all(
+      [...byReceipt].map(([id, pairs]) =>
+        updateReceipt([target.receiptKey(id)], [target.receiptTtlMs, ...pairs]),
+      ),
+    );
+
+    const done = [...plan.written.map((w) => w.entry.id), ...plan.dead.map((d) => d.id)];
+    if (done.length === 0 && gone.length === 0) return;
+    const multi = target.redis.multi();
+    for (const d of plan.dead) {
+      multi.xadd(
+        target.deadLetterKey,
+        'MAXLEN',
+        '~',
+        target.deadLetterMaxEntries,
+        '*',
+        ...d.fields,
+        'entry_id',
+        d.id,
+        'error_code',
+        d.errorCode,
+        'error_message',
+        d.errorMessage,
+        'failed_at',
+        failedAt,
+      );
+    }
+    multi.xack(target.streamKey, FORWARDER_GROUP, ...done, ...gone);
+    if (done.length > 0) multi.xdel(target.streamKey, ...done);
+    const results = await multi.exec();
+    if (results === null) throw new Error('spool settlement transaction was aborted');
+    for (const [error] of results) if (error !== null) throw error;
+  };
+}
