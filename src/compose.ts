@@ -16,7 +16,18 @@ import { createMemoryRateLimiter } from './ratelimit/memory-limiter.ts';
 import { createRateLimitPolicy } from './ratelimit/policy.ts';
 import { createRedisRateLimiter } from './ratelimit/redis-limiter.ts';
 import type { RateLimiter } from './ratelimit/types.ts';
+import { hostname } from 'node:os';
 import { closeRedis, createRedis, whenReady, type RedisClient } from './redis/connect.ts';
+import { createForwarder, type Forwarder } from './spool/forwarder.ts';
+import { createSpool, type Spool } from './spool/spool.ts';
+import type { WebhookSource } from './http/routes/webhooks.ts';
+import {
+  createMemoryReplayGuard,
+  createRedisReplayGuard,
+  replayTtlS,
+  type ReplayGuard,
+} from './webhooks/replay-guard.ts';
+import { createWebhookVerifier } from './webhooks/verifier.ts';
 
 // Builds the gateway's parts from a Config. It opens clients (Redis, DIS pools, the embedded emulator
 // in dev mode) but never listens, reads the environment, prints or exits: main.ts does that.
@@ -42,7 +53,63 @@ export interface Gateway {
    * gateway still starts, and the rate limiter's Redis policy covers the time until it connects.
    */
   readonly ready: (timeoutMs: number) => Promise<void>;
+  /** Starts background work: the spool forwarder (when there is a spool). */
+  readonly start: () => void;
+  /** Stops the forwarder (unacked entries stay pending for other instances), then closes clients. */
   readonly close: () => Promise<void>;
+}
+
+function webhookSources(
+  config: Config,
+  streams: ReadonlyMap<string, RecordsStream>,
+): Map<string, WebhookSource> {
+  const sources = new Map<string, WebhookSource>();
+  for (const [name, source] of Object.entries(config.webhooks.sources)) {
+    const stream = streams.get(source.stream);
+    // loadConfig has checked that every source names a configured stream.
+    if (stream === undefined)
+      throw new Error(`webhook source ${name}: unknown stream ${source.stream}`);
+    sources.set(name, { name, config: source, verifier: createWebhookVerifier(source), stream });
+  }
+  return sources;
+}
+
+function composeForwarder(
+  config: Config,
+  redis: RedisClient | undefined,
+  client: DisClient,
+  edges: ComposeEdges,
+): Forwarder | undefined {
+  if (redis === undefined) return undefined;
+  const unique = new Map<string, { disStream: string; streamId?: string }>();
+  for (const s of Object.values(config.streams)) {
+    unique.set(
+      s.disStream,
+      s.streamId === undefined
+        ? { disStream: s.disStream }
+        : { disStream: s.disStream, streamId: s.streamId },
+    );
+  }
+  return createForwarder({
+    redis,
+    client,
+    streams: [...unique.values()],
+    consumer: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+    batchSize: config.spool.batchSize,
+    blockMs: config.spool.blockMs,
+    claimIdleMs: config.spool.claimIdleMs,
+    retryInitialMs: config.spool.retryInitialMs,
+    retryMaxMs: config.spool.retryMaxMs,
+    putTimeoutMs: config.spool.putTimeoutMs,
+    deadLetterMaxEntries: config.spool.deadLetterMaxEntries,
+    receiptTtlS: config.spool.receiptTtlS,
+    now: edges.now,
+    events: {
+      error: (error) => {
+        edges.warn('spool forwarder error', error);
+      },
+    },
+  });
 }
 
 function recordsStreams(
@@ -140,7 +207,16 @@ async function composeDis(config: Config, edges: ComposeEdges): Promise<DisParts
 interface StoreParts {
   readonly rateLimiter: RateLimiter;
   readonly idempotency: IdempotencyStore;
+  readonly replayGuard: ReplayGuard;
+  readonly spool: Spool | undefined;
   readonly redis: RedisClient | undefined;
+  readonly spoolRedis: RedisClient | undefined;
+}
+
+/** The replay guard's TTL must outlast the widest tolerance of any source. */
+function replayTtl(config: Config): number {
+  const tolerances = Object.values(config.webhooks.sources).map((s) => s.toleranceS);
+  return replayTtlS(Math.max(300, ...tolerances));
 }
 
 function composeStores(config: Config, edges: ComposeEdges): StoreParts {
@@ -156,7 +232,10 @@ function composeStores(config: Config, edges: ComposeEdges): StoreParts {
     return {
       rateLimiter: memoryLimiter,
       idempotency: createMemoryIdempotencyStore({ ttlMs, now: edges.now }),
+      replayGuard: createMemoryReplayGuard({ ttlS: replayTtl(config), now: edges.now }),
+      spool: undefined,
       redis: undefined,
+      spoolRedis: undefined,
     };
   }
   const redis = createRedis({
@@ -165,6 +244,16 @@ function composeStores(config: Config, edges: ComposeEdges): StoreParts {
     connectTimeoutMs: redisConfig.connectTimeoutMs,
     onError: (error) => {
       edges.warn('redis connection error', error);
+    },
+  });
+  // Appends carry up to a request's body (MiBs): they get their own connection and a timeout that
+  // fits them, while rate-limit calls keep their tight bound.
+  const spoolRedis = createRedis({
+    connection: redisConfig,
+    commandTimeoutMs: Math.max(1000, redisConfig.commandTimeoutMs),
+    connectTimeoutMs: redisConfig.connectTimeoutMs,
+    onError: (error) => {
+      edges.warn('redis connection error (spool)', error);
     },
   });
   return {
@@ -176,7 +265,15 @@ function composeStores(config: Config, edges: ComposeEdges): StoreParts {
       now: edges.now,
     }),
     idempotency: createRedisIdempotencyStore({ redis, ttlMs }),
+    replayGuard: createRedisReplayGuard({ redis, ttlS: replayTtl(config) }),
+    spool: createSpool({
+      redis: spoolRedis,
+      maxEntries: config.spool.maxEntries,
+      receiptTtlS: config.spool.receiptTtlS,
+      now: edges.now,
+    }),
     redis,
+    spoolRedis,
   };
 }
 
@@ -214,8 +311,17 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
   const stores = composeStores(config, edges);
   const auth = composeAuth(config, edges);
   const ingest = createIngest({ sink: createDisSink(dis.client), randomKey: randomUUID });
+  const streams = recordsStreams(config.streams);
+  const forwarder = composeForwarder(config, stores.spoolRedis, dis.client, edges);
   const app = createApp({
-    streams: recordsStreams(config.streams),
+    streams,
+    spool: stores.spool,
+    webhooks: {
+      sources: webhookSources(config, streams),
+      replayGuard: stores.replayGuard,
+      // Senders give a webhook seconds (GitHub 10 s) before they call it failed.
+      syncWaitMs: Math.min(config.server.defaultWaitMs, 5000),
+    },
     verifier: auth.verifier,
     rateLimiter: stores.rateLimiter,
     idempotency: stores.idempotency,
@@ -266,10 +372,15 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
         edges.warn(`Redis is not reachable after ${timeoutMs} ms; starting anyway`, error);
       }
     },
+    start: () => {
+      forwarder?.start();
+    },
     close: async () => {
+      await forwarder?.stop();
       await auth.verifier.close();
       await dis.close();
       if (redis !== undefined) await closeRedis(redis);
+      if (stores.spoolRedis !== undefined) await closeRedis(stores.spoolRedis);
     },
   };
 }

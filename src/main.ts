@@ -72,6 +72,7 @@ async function runGateway(): Promise<void> {
   const address = server.address() as AddressInfo;
   const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
   const url = `http://${host}:${address.port}`;
+  gateway.start();
   if (gateway.dev === undefined) console.log(`dis-gateway listening on ${url}`);
   else printDevBanner(url, gateway.dev, Object.keys(config.streams));
 

@@ -7,9 +7,15 @@ import {
 } from './middleware/problem-handler.ts';
 import { requestId } from './middleware/request-id.ts';
 import { OPENAPI_DOCUMENT } from './openapi.ts';
+import { receiptsRoute } from './routes/receipts.ts';
 import { recordsRoute, type RecordsRouteOptions } from './routes/records.ts';
+import { webhooksRoute, type WebhooksRouteOptions } from './routes/webhooks.ts';
 
 export interface AppDeps extends RecordsRouteOptions {
+  readonly webhooks: Pick<
+    WebhooksRouteOptions,
+    'sources' | 'replayGuard' | 'syncWaitMs' | 'onRejected'
+  >;
   /** Hop count or list of trusted proxy addresses/CIDRs; never `true` (design.md §7). */
   readonly trustProxy: number | readonly string[];
   readonly onUnexpectedError?: ProblemHandlerOptions['onUnexpected'];
@@ -32,6 +38,16 @@ export function createApp(deps: AppDeps): Express {
     res.json(OPENAPI_DOCUMENT);
   });
   app.use(recordsRoute(deps));
+  app.use(
+    webhooksRoute({
+      ...deps.webhooks,
+      spool: deps.spool,
+      ingest: deps.ingest,
+      now: deps.now,
+      maxRecordBytes: deps.limits.maxRecordBytes,
+    }),
+  );
+  app.use(receiptsRoute({ verifier: deps.verifier, spool: deps.spool }));
 
   app.use(notFound());
   app.use(problemHandler({ onUnexpected: deps.onUnexpectedError }));

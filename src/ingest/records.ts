@@ -21,15 +21,28 @@ export interface StreamTarget {
   readonly streamId?: string | undefined;
 }
 
+/** Where DIS puts a record: exactly one of the three, in DIS's precedence. */
+export type Routing =
+  | { readonly partitionId: string }
+  | { readonly explicitHashKey: string }
+  | { readonly partitionKey: string };
+
 /**
- * One DIS entry per record. DIS's precedence is partition id > explicit hash key > partition key; a
- * record with none of them takes the key at the stream's pointer, else a random key so records spread
- * over the partitions.
+ * DIS's precedence is partition id > explicit hash key > partition key; a record with none of them
+ * takes the key at the stream's pointer, else a random key so records spread over the partitions.
  */
+export function toRouting(record: IngestRecord, randomKey: () => string): Routing {
+  if (record.partitionId !== undefined) return { partitionId: record.partitionId };
+  if (record.explicitHashKey !== undefined) return { explicitHashKey: record.explicitHashKey };
+  return { partitionKey: record.partitionKey ?? record.pointerKey ?? randomKey() };
+}
+
+/** One DIS entry per record, routed by {@link toRouting}. */
 export function toDisEntry(record: IngestRecord, randomKey: () => string): PutRecordsRequestEntry {
   const entry: PutRecordsRequestEntry = { data: record.data.toString('base64') };
-  if (record.partitionId !== undefined) entry.partition_id = record.partitionId;
-  else if (record.explicitHashKey !== undefined) entry.explicit_hash_key = record.explicitHashKey;
-  else entry.partition_key = record.partitionKey ?? record.pointerKey ?? randomKey();
+  const routing = toRouting(record, randomKey);
+  if ('partitionId' in routing) entry.partition_id = routing.partitionId;
+  else if ('explicitHashKey' in routing) entry.explicit_hash_key = routing.explicitHashKey;
+  else entry.partition_key = routing.partitionKey;
   return entry;
 }

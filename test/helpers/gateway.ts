@@ -112,6 +112,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
     },
   });
   await gateway.ready(2000);
+  gateway.start();
   const byName = new Map(streams.map((s) => [s.name, s]));
   return {
     app: gateway.app,

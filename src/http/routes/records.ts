@@ -11,6 +11,8 @@ import { isValidIdempotencyKey } from '../../idempotency/key.ts';
 import type { Ingest } from '../../ingest/ingest.ts';
 import { classifyOutcome } from '../../ingest/outcome.ts';
 import type { RateLimiter } from '../../ratelimit/types.ts';
+import { toSpoolRecord } from '../../spool/entry.ts';
+import type { Spool } from '../../spool/spool.ts';
 import { parseJsonRecords, parseNdjsonRecords } from '../parse/records-body.ts';
 import { parsePrefer } from '../prefer.ts';
 
@@ -28,6 +30,8 @@ export interface RecordsRouteOptions {
   readonly rateLimiter: RateLimiter;
   readonly idempotency: IdempotencyStore;
   readonly ingest: Ingest;
+  /** The durable async path (`Prefer: respond-async`); absent without Redis, then answers are sync. */
+  readonly spool: Spool | undefined;
   readonly now: () => number;
   readonly limits: {
     readonly bodyLimitBytes: number;
@@ -246,6 +250,38 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
         }
       }
       const started = handle?.kind === 'started' ? handle.handle : undefined;
+
+      const { spool } = options;
+      if (prefer.respondAsync && spool !== undefined) {
+        let accepted: StoredAnswer;
+        try {
+          const { receiptId } = await spool.append({
+            disStream: stream.disStream,
+            ...(stream.streamId === undefined ? {} : { streamId: stream.streamId }),
+            logicalStream: stream.name,
+            owner: principal.id,
+            records: records.map(toSpoolRecord),
+          });
+          accepted = {
+            status: 202,
+            headers: {
+              Location: `/v1/receipts/${receiptId}`,
+              'Preference-Applied': 'respond-async',
+            },
+            body: JSON.stringify({
+              stream: stream.name,
+              receipt: receiptId,
+              accepted_record_count: records.length,
+            }),
+          };
+        } catch (error) {
+          if (started !== undefined) await options.idempotency.release(started);
+          throw error;
+        }
+        if (started !== undefined) await options.idempotency.complete(started, accepted);
+        send(res, accepted);
+        return;
+      }
 
       let answer: StoredAnswer | AppError;
       try {

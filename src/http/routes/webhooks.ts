@@ -1,0 +1,172 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { WebhookSourceConfig } from '../../config/types.ts';
+import { DisCircuitOpenError } from '../../dis/errors.ts';
+import { AppError } from '../../errors/app-error.ts';
+import type { Ingest } from '../../ingest/ingest.ts';
+import { classifyOutcome } from '../../ingest/outcome.ts';
+import type { Spool } from '../../spool/spool.ts';
+import {
+  buildEnvelope,
+  defaultHeaderAllowList,
+  envelopePartitionKey,
+} from '../../webhooks/envelope.ts';
+import { ReplayGuardUnavailable, type ReplayGuard } from '../../webhooks/replay-guard.ts';
+import type { WebhookVerifier } from '../../webhooks/types.ts';
+import type { RecordsStream } from './records.ts';
+
+// POST /v1/webhooks/{source}: size limit, signature over the raw bytes, replay guard, envelope, then
+// the spool (async, the default: a fast 202 even while DIS is slow or down) or DIS directly (sync).
+
+export interface WebhookSource {
+  readonly name: string;
+  readonly config: WebhookSourceConfig;
+  readonly verifier: WebhookVerifier;
+  readonly stream: RecordsStream;
+}
+
+export interface WebhooksRouteOptions {
+  readonly sources: ReadonlyMap<string, WebhookSource>;
+  readonly replayGuard: ReplayGuard;
+  /** Absent without Redis (dev mode): async sources then write synchronously. */
+  readonly spool: Spool | undefined;
+  readonly ingest: Ingest;
+  readonly now: () => number;
+  readonly maxRecordBytes: number;
+  readonly syncWaitMs: number;
+  /** Verification failures, for logs and metrics; the caller only ever sees a bare 401. */
+  readonly onRejected?: ((source: string, reason: string) => void) | undefined;
+}
+
+declare module 'express-serve-static-core' {
+  interface Locals {
+    webhookSource?: WebhookSource;
+  }
+}
+
+const PATH = '/v1/webhooks/:source';
+
+function sourceParam(req: Request): string {
+  const value = req.params.source;
+  return typeof value === 'string' ? value : '';
+}
+
+export function webhooksRoute(options: WebhooksRouteOptions): Router {
+  const router = express.Router();
+
+  router.all(PATH, function findSource(req: Request, res: Response, next: NextFunction) {
+    const source = options.sources.get(sourceParam(req));
+    if (source === undefined) throw new AppError('ERR_WEBHOOK_UNKNOWN_SOURCE');
+    res.locals.webhookSource = source;
+    next();
+  });
+
+  // One route per source (names are [A-Za-z0-9_-]), each with its own raw parser: the body limit
+  // is checked (413) before any HMAC is computed.
+  for (const [name, source] of options.sources) {
+    router.post(
+      `/v1/webhooks/${name}`,
+      express.raw({ type: () => true, limit: source.config.maxBodyBytes }),
+      acceptDelivery,
+    );
+  }
+
+  router.all(PATH, function methodNotAllowed() {
+    throw new AppError('ERR_HTTP_METHOD_NOT_ALLOWED', { headers: { Allow: 'POST' } });
+  });
+
+  return router;
+
+  async function acceptDelivery(req: Request, res: Response): Promise<void> {
+    const source = res.locals.webhookSource;
+    if (source === undefined) throw new AppError('ERR_INTERNAL');
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const receivedAt = options.now();
+    const verification = source.verifier.verify({ headers: req.headersDistinct, body }, receivedAt);
+    if (!verification.ok) {
+      options.onRejected?.(source.name, verification.reason);
+      throw new AppError('ERR_WEBHOOK_UNAUTHORIZED');
+    }
+    const { deliveryId } = verification;
+
+    let claimed = false;
+    try {
+      claimed = (await options.replayGuard.claim(source.name, deliveryId)) === 'new';
+      if (!claimed) {
+        res.status(200).json({ duplicate: true, delivery_id: deliveryId });
+        return;
+      }
+    } catch (error) {
+      if (!(error instanceof ReplayGuardUnavailable)) throw error;
+      if (source.config.replayOnRedisDown !== 'forward') {
+        throw new AppError('ERR_REDIS_UNAVAILABLE', {
+          detail: 'The replay guard is unavailable; retry later',
+          headers: { 'Retry-After': '1' },
+          cause: error,
+        });
+      }
+      // Configured to forward without the guard: a redelivery may then be written twice.
+    }
+    const release = async (): Promise<void> => {
+      if (claimed)
+        await options.replayGuard.release(source.name, deliveryId).catch(() => undefined);
+    };
+
+    try {
+      const data = buildEnvelope({
+        source: source.name,
+        deliveryId,
+        receivedAt,
+        headers: req.headersDistinct,
+        headerAllowList: defaultHeaderAllowList(source.config),
+        body,
+      });
+      if (data.length > options.maxRecordBytes) {
+        throw new AppError('ERR_WEBHOOK_TOO_LARGE', {
+          detail: 'The delivery does not fit in one DIS record',
+        });
+      }
+      const partitionKey = envelopePartitionKey(source.config, deliveryId, body);
+      const { stream } = source;
+      if (source.config.mode === 'async' && options.spool !== undefined) {
+        const { receiptId } = await options.spool.append({
+          disStream: stream.disStream,
+          ...(stream.streamId === undefined ? {} : { streamId: stream.streamId }),
+          logicalStream: stream.name,
+          owner: `webhook:${source.name}`,
+          records: [{ data, partitionKey }],
+        });
+        res.setHeader('Location', `/v1/receipts/${receiptId}`);
+        res.status(202).json({ delivery_id: deliveryId, receipt: receiptId });
+        return;
+      }
+      const outcome = await options.ingest.ingest(
+        { name: stream.name, disStream: stream.disStream, streamId: stream.streamId },
+        [{ data, partitionKey }],
+        options.now() + options.syncWaitMs,
+      );
+      const verdict = outcome.verdicts[0];
+      if (verdict?.status !== 'ok') {
+        // The sender retries on anything but 2xx: let that retry through the replay guard.
+        const cls = classifyOutcome(outcome);
+        throw new AppError(cls.kind === 'timeout' ? 'ERR_DIS_TIMEOUT' : 'ERR_DIS_UNAVAILABLE', {
+          detail: 'The delivery was not written; retry later',
+          headers: { 'Retry-After': '5' },
+        });
+      }
+      res.status(200).json({
+        delivery_id: deliveryId,
+        partition_id: verdict.partitionId,
+        sequence_number: verdict.sequenceNumber,
+      });
+    } catch (error) {
+      await release();
+      if (error instanceof DisCircuitOpenError) {
+        throw new AppError('ERR_DIS_UNAVAILABLE', {
+          headers: { 'Retry-After': String(Math.ceil(error.retryAfterMs / 1000)) },
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+}

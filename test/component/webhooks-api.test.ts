@@ -1,0 +1,273 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WebhookSourceConfig } from '../../src/config/types.ts';
+import { signGithub, signStandardWebhook, signTestDelivery } from '../../src/webhooks/sign.ts';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+
+const GH_SECRET = 'gh-secret-for-tests';
+const GH_SECRET_OLD = 'gh-secret-rotated-out';
+const SW_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+
+const config = {
+  webhooks: {
+    sources: {
+      gh: {
+        profile: 'github',
+        secrets_env: ['GH_SECRET', 'GH_SECRET_OLD'],
+        stream: 'hooks',
+        mode: 'async',
+      },
+      'gh-sync': {
+        profile: 'github',
+        secrets_env: ['GH_SECRET'],
+        stream: 'hooks',
+        mode: 'sync',
+        max_body_bytes: 2048,
+      },
+      sw: {
+        profile: 'standard-webhooks',
+        secrets_env: ['SW_SECRET'],
+        stream: 'hooks',
+        mode: 'async',
+      },
+    },
+  },
+  spool: {
+    block_ms: 100,
+    claim_idle_ms: 3000,
+    put_timeout_ms: 1000,
+    retry_initial_ms: 50,
+    retry_max_ms: 300,
+  },
+};
+
+interface Envelope {
+  source: string;
+  delivery_id: string;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+describe('webhooks over HTTP with a real Redis spool', () => {
+  let redis: RedisServer;
+  let gw: TestGateway;
+  before(async () => {
+    redis = await startRedis();
+    gw = await startGateway({
+      redisUrl: redis.url,
+      streams: [
+        { name: 'hooks', partitions: 2 },
+        { name: 'clicks', partitions: 1 },
+      ],
+      env: { GATEWAY_CONFIG: '/virtual/gw.json', GH_SECRET, GH_SECRET_OLD, SW_SECRET },
+      readFile: () => JSON.stringify(config),
+      emulator: { throttling: false },
+    });
+  });
+  after(async () => {
+    await gw.close();
+    await redis.stop();
+  });
+
+  const envelopes = (): Envelope[] =>
+    gw.stored('hooks').map((b) => JSON.parse(b.toString('utf8')) as Envelope);
+
+  const github = (source: string, body: string, id = randomUUID(), secret = GH_SECRET) =>
+    gw.postRaw(`/v1/webhooks/${source}`, Buffer.from(body), {
+      'Content-Type': 'application/json',
+      'X-GitHub-Event': 'push',
+      'X-GitHub-Delivery': id,
+      'X-Hub-Signature-256': signGithub({ secret, body: Buffer.from(body) }),
+    });
+
+  async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
+      await sleep(25);
+    }
+  }
+
+  it('accepts a signed delivery with 202 and a receipt, then the forwarder writes its envelope', async () => {
+    const id = randomUUID();
+    const body = '{"ref":"refs/heads/main","size":9007199254740993}';
+    const res = await github('gh', body, id);
+    assert.equal(res.status, 202, res.text);
+    const answer = JSON.parse(res.text) as { receipt: string; delivery_id: string };
+    assert.equal(answer.delivery_id, id);
+    assert.equal(res.headers.location, `/v1/receipts/${answer.receipt}`);
+    await waitFor(() => envelopes().some((e) => e.delivery_id === id), 'the envelope in DIS');
+    const envelope = envelopes().find((e) => e.delivery_id === id);
+    assert.equal(envelope?.source, 'gh');
+    assert.equal(envelope?.headers['x-github-event'], 'push');
+    assert.equal(envelope?.headers['x-hub-signature-256'], undefined, 'signatures are not stored');
+    const raw =
+      gw
+        .stored('hooks')
+        .find((b) => b.includes(id))
+        ?.toString('utf8') ?? '';
+    assert.ok(raw.includes('"body":{"ref":"refs/heads/main","size":9007199254740993}'), raw);
+
+    const operator = gw.token({ scopes: ['dis:receipts:read'], subject: 'ops' });
+    const receipt = await gw.http
+      .get(`/v1/receipts/${answer.receipt}`)
+      .set('Authorization', `Bearer ${operator}`);
+    assert.equal(receipt.status, 200, receipt.text);
+    assert.equal((receipt.body as { status: string }).status, 'written');
+    const stranger = await gw.http
+      .get(`/v1/receipts/${answer.receipt}`)
+      .set('Authorization', `Bearer ${gw.token({ subject: 'svc-x' })}`);
+    assert.equal(stranger.status, 404, 'only the sender or an operator sees a receipt');
+  });
+
+  it('writes a replayed delivery once and answers the repeat 200 {"duplicate":true}', async () => {
+    const id = randomUUID();
+    const body = '{"n":1}';
+    assert.equal((await github('gh', body, id)).status, 202);
+    const again = await github('gh', body, id);
+    assert.equal(again.status, 200);
+    assert.deepEqual(JSON.parse(again.text), { duplicate: true, delivery_id: id });
+    await waitFor(() => envelopes().some((e) => e.delivery_id === id), 'the envelope');
+    await sleep(200);
+    assert.equal(envelopes().filter((e) => e.delivery_id === id).length, 1);
+  });
+
+  it('accepts either secret during rotation and refuses a re-serialized body or a wrong-length signature with 401', async () => {
+    assert.equal((await github('gh', '{"a":1}', randomUUID(), GH_SECRET_OLD)).status, 202);
+    const body = '{"a": 1}';
+    const signedFor = signGithub({ secret: GH_SECRET, body: Buffer.from(body) });
+    const reserialized = await gw.postRaw('/v1/webhooks/gh', Buffer.from('{"a":1}'), {
+      'X-GitHub-Delivery': randomUUID(),
+      'X-Hub-Signature-256': signedFor,
+    });
+    assert.equal(reserialized.status, 401);
+    assert.equal(
+      (JSON.parse(reserialized.text) as { code: string }).code,
+      'ERR_WEBHOOK_UNAUTHORIZED',
+    );
+    const short = await gw.postRaw('/v1/webhooks/gh', Buffer.from(body), {
+      'X-GitHub-Delivery': randomUUID(),
+      'X-Hub-Signature-256': 'sha256=abcd',
+    });
+    assert.equal(short.status, 401, 'a wrong-length signature is a 401, not a 500');
+    assert.equal(
+      short.text,
+      reserialized.text.replace(/"instance":"[^"]*",?/, ''),
+      'no hint which part failed',
+    );
+  });
+
+  it('checks standard-webhooks timestamps: 299 s off accepted, 301 s off refused', async () => {
+    const sw = (offsetS: number) => {
+      const body = Buffer.from('{"type":"ping"}');
+      const id = `msg_${randomUUID()}`;
+      const timestamp = Math.floor(Date.now() / 1000) + offsetS;
+      return gw.postRaw('/v1/webhooks/sw', body, {
+        'webhook-id': id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signStandardWebhook({ secret: SW_SECRET, id, timestamp, body }),
+      });
+    };
+    assert.equal((await sw(-299)).status, 202);
+    assert.equal((await sw(299)).status, 202);
+    assert.equal((await sw(-301)).status, 401);
+    assert.equal((await sw(301)).status, 401);
+  });
+
+  it('answers 404 for an unknown source and 413 before verifying an oversize body', async () => {
+    assert.equal((await github('nope', '{}')).status, 404);
+    const big = await gw.postRaw('/v1/webhooks/gh-sync', Buffer.alloc(4096, 0x20), {
+      'X-Hub-Signature-256': 'sha256=00',
+    });
+    assert.equal(big.status, 413);
+  });
+
+  it('sync mode writes before answering 200, and a failed write answers 503 and lets the retry through', async () => {
+    const id = randomUUID();
+    gw.emulator.faults.failNext({
+      count: 100,
+      operation: 'PutRecords',
+      status: 503,
+      shape: 'apigw',
+    });
+    const failed = await github('gh-sync', '{"s":1}', id);
+    gw.emulator.faults.clear();
+    assert.equal(failed.status, 503, failed.text);
+    const retry = await github('gh-sync', '{"s":1}', id);
+    assert.equal(retry.status, 200, retry.text);
+    assert.match(retry.text, /"sequence_number":"\d+"/);
+  });
+
+  it('while DIS fails, deliveries still get 202; after it recovers every envelope is in DIS exactly once', async () => {
+    gw.emulator.faults.failNext({
+      count: 1_000_000,
+      operation: 'PutRecords',
+      status: 503,
+      shape: 'apigw',
+    });
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    try {
+      for (const id of ids) {
+        const source: WebhookSourceConfig = {
+          profile: 'github',
+          secrets: [GH_SECRET],
+          stream: 'hooks',
+          mode: 'async',
+          toleranceS: 300,
+          maxBodyBytes: 1 << 20,
+          replayOnRedisDown: 'reject',
+        };
+        const body = Buffer.from(JSON.stringify({ id }));
+        const headers = signTestDelivery(source, { body, nowMs: Date.now(), deliveryId: id });
+        const res = await gw.postRaw('/v1/webhooks/gh', body, headers);
+        assert.equal(res.status, 202, res.text);
+      }
+      await sleep(300);
+      assert.equal(
+        envelopes().filter((e) => ids.includes(e.delivery_id)).length,
+        0,
+        'nothing written while DIS fails',
+      );
+    } finally {
+      gw.emulator.faults.clear();
+    }
+    await waitFor(
+      () =>
+        new Set(envelopes().map((e) => e.delivery_id)).size >= ids.length &&
+        ids.every((id) => envelopes().some((e) => e.delivery_id === id)),
+      'every envelope after recovery',
+      10_000,
+    );
+    for (const id of ids)
+      assert.equal(envelopes().filter((e) => e.delivery_id === id).length, 1, id);
+  });
+
+  it('Prefer: respond-async on the records endpoint answers 202 with a receipt the sender can read', async () => {
+    const token = gw.token({ scopes: ['dis:write:clicks'], subject: 'svc-async' });
+    const res = await gw.http
+      .post('/v1/streams/clicks/records')
+      .set('Authorization', `Bearer ${token}`)
+      .set('Prefer', 'respond-async')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ records: [{ data: { a: 1 } }, { data: { a: 2 } }] }));
+    assert.equal(res.status, 202, res.text);
+    assert.equal(res.headers['preference-applied'], 'respond-async');
+    const { receipt } = res.body as { receipt: string };
+    await waitFor(() => gw.stored('clicks').length >= 2, 'the records in DIS');
+    let status = '';
+    async function poll(): Promise<void> {
+      const r = await gw.http
+        .get(`/v1/receipts/${receipt}`)
+        .set('Authorization', `Bearer ${token}`);
+      status = (r.body as { status: string }).status;
+    }
+    for (let i = 0; i < 40 && status !== 'written'; i++) {
+      await poll();
+      if (status !== 'written') await sleep(50);
+    }
+    assert.equal(status, 'written');
+  });
+});
