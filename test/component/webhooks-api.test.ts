@@ -48,7 +48,7 @@ interface Envelope {
   source: string;
   delivery_id: string;
   body: unknown;
-  headers: Record<string, string>;
+  headers: Partial<Record<string, string>>;
 }
 
 describe('webhooks over HTTP with a real Redis spool', () => {
@@ -208,7 +208,7 @@ describe('webhooks over HTTP with a real Redis spool', () => {
       status: 503,
       shape: 'apigw',
     });
-    const ids = Array.from({ length: 40 }, () => randomUUID());
+    const ids: string[] = Array.from({ length: 40 }, () => randomUUID());
     try {
       for (const id of ids) {
         const source: WebhookSourceConfig = {

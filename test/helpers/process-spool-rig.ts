@@ -60,7 +60,7 @@ export interface SpoolRigOptions {
   readonly spool: Readonly<Record<string, number>>;
 }
 
-const PendingSummary = z.tuple([z.coerce.number()]).rest(z.unknown());
+const PendingSummary = z.tuple([z.coerce.number()], z.unknown());
 
 export async function startSpoolRig(t: Cleanup, options: SpoolRigOptions): Promise<SpoolRig> {
   const server = await startRedis();
