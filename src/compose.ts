@@ -34,6 +34,8 @@ import { createWebhookVerifier } from './webhooks/verifier.ts';
 
 export interface ComposeEdges {
   readonly now: () => number;
+  /** The process's drain state (main.ts); answers close their connection while draining. */
+  readonly draining?: () => boolean;
   /** Where non-request problems go (Redis connection errors, JWKS fetch failures, 500s). */
   readonly warn: (message: string, error?: unknown) => void;
 }
@@ -335,6 +337,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     },
     wait: { defaultMs: config.server.defaultWaitMs, maxMs: config.server.maxWaitMs },
     trustProxy: config.server.trustProxy,
+    ...(edges.draining === undefined ? {} : { draining: edges.draining }),
     onUnexpectedError: (error) => {
       edges.warn('unexpected error while handling a request', error);
     },

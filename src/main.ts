@@ -4,6 +4,7 @@ import { runConfigCheck } from './config/check-command.ts';
 import { loadConfig } from './config/load-config.ts';
 import { formatProblems } from './config/problems.ts';
 import { composeGateway, type DevInfo } from './compose.ts';
+import { createShutdown, type DrainState } from './lifecycle/shutdown.ts';
 
 // The composition root: the only module that reads process.env, listens, installs signal handlers
 // and exits. `node src/main.ts` runs the gateway; `node src/main.ts check-config` validates the
@@ -28,7 +29,7 @@ function printDevBanner(url: string, dev: DevInfo, streams: readonly string[]): 
       : `  DIS: embedded emulator at ${dev.emulatorUrl} (admin API: ${dev.emulatorUrl}/_emulator/faults)`,
     dev.redis === 'memory'
       ? '  REDIS_URL is not set: rate limits and idempotency keys live in this process only (dev mode)'
-      : '  Redis: REDIS_URL',
+      : '  Redis: connected (rate limits, idempotency keys and the spool are shared)',
     `  streams: ${streams.join(', ')}`,
   ];
   if (dev.token !== undefined) {
@@ -54,8 +55,11 @@ async function runGateway(): Promise<void> {
   const { config } = loaded;
   for (const warning of loaded.warnings) console.warn(`dis-gateway: ${warning}`);
 
+  // The drain state exists once the server does; until then nothing is draining.
+  let drainState: DrainState | undefined;
   const gateway = await composeGateway(config, {
     now: Date.now,
+    draining: () => drainState?.draining() ?? false,
     warn: (message, error) => {
       console.warn(`dis-gateway: ${message}`, error instanceof Error ? error.message : '');
     },
@@ -76,28 +80,22 @@ async function runGateway(): Promise<void> {
   if (gateway.dev === undefined) console.log(`dis-gateway listening on ${url}`);
   else printDevBanner(url, gateway.dev, Object.keys(config.streams));
 
-  let closing = false;
-  const shutdown = (signal: string): void => {
-    if (closing) {
-      process.exit(1);
-    }
-    closing = true;
-    console.log(`dis-gateway: ${signal}, closing`);
-    server.close(() => {
-      gateway.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          console.error('dis-gateway: close failed', error);
-          process.exit(1);
-        },
-      );
-    });
-    server.closeIdleConnections();
-  };
+  const shutdown = createShutdown({
+    server,
+    delayMs: config.server.shutdownDelayMs,
+    timeoutMs: config.server.shutdownTimeoutMs,
+    closeGateway: () => gateway.close(),
+    log: (message) => {
+      console.log(`dis-gateway: ${message}`);
+    },
+    exit: (code) => process.exit(code),
+  });
+  drainState = shutdown;
   process.on('SIGTERM', () => {
-    shutdown('SIGTERM');
+    shutdown.begin('SIGTERM');
   });
   process.on('SIGINT', () => {
-    shutdown('SIGINT');
+    // Ctrl-C in dev mode has no load balancer to wait for.
+    shutdown.begin('SIGINT', { skipDelay: !config.production });
   });
 }

@@ -12,6 +12,8 @@ import { recordsRoute, type RecordsRouteOptions } from './routes/records.ts';
 import { webhooksRoute, type WebhooksRouteOptions } from './routes/webhooks.ts';
 
 export interface AppDeps extends RecordsRouteOptions {
+  /** From the first shutdown signal on, answers carry `Connection: close`. */
+  readonly draining?: () => boolean;
   readonly webhooks: Pick<
     WebhooksRouteOptions,
     'sources' | 'replayGuard' | 'syncWaitMs' | 'onRejected'
@@ -32,6 +34,13 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
 
   app.use(requestId());
+  const { draining } = deps;
+  if (draining !== undefined) {
+    app.use(function closeWhileDraining(_req, res, next) {
+      if (draining()) res.setHeader('Connection', 'close');
+      next();
+    });
+  }
   app.use(helmet());
 
   app.get('/openapi.json', function openapi(_req, res) {
