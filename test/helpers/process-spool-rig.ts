@@ -151,7 +151,11 @@ export async function startSpoolRig(t: Cleanup, options: SpoolRigOptions): Promi
       headersTimeout: 10_000,
       bodyTimeout: 10_000,
     });
-    return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      text: await response.body.text(),
+    };
   };
 
   const keys = createSpoolKeys();
@@ -221,7 +225,8 @@ export async function waitFor<T>(
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${String(timeoutMs)} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${String(timeoutMs)} ms waiting for ${what}`);
     await sleep(25);
   }
 }
