@@ -3,7 +3,19 @@ import type { Express } from 'express';
 import { createJwtVerifier, type TokenVerifier } from './auth/jwt-verifier.ts';
 import { mintToken } from './auth/mint-token.ts';
 import type { Config, JwtAlgorithm, StreamConfig } from './config/types.ts';
-import { createDisClient, type DisAuth, type DisClient } from './dis/client.ts';
+import type { Logger } from './observability/logger.ts';
+import {
+  breakerValue,
+  createMetrics,
+  registerSpoolGauges,
+  type Metrics,
+} from './observability/metrics.ts';
+import {
+  createDisClient,
+  type DisAuth,
+  type DisClient,
+  type DisClientEvents,
+} from './dis/client.ts';
 import { createIamTokenProvider, type TokenProvider } from './dis/token-provider.ts';
 import { createApp } from './http/app.ts';
 import type { RecordsStream } from './http/routes/records.ts';
@@ -36,8 +48,7 @@ export interface ComposeEdges {
   readonly now: () => number;
   /** The process's drain state (main.ts); answers close their connection while draining. */
   readonly draining?: () => boolean;
-  /** Where non-request problems go (Redis connection errors, JWKS fetch failures, 500s). */
-  readonly warn: (message: string, error?: unknown) => void;
+  readonly logger: Logger;
 }
 
 export interface DevInfo {
@@ -49,6 +60,7 @@ export interface DevInfo {
 
 export interface Gateway {
   readonly app: Express;
+  readonly metrics: Metrics;
   readonly dev: DevInfo | undefined;
   /**
    * Resolves once Redis (when configured) is connected, or after `timeoutMs` with a warning: the
@@ -81,6 +93,7 @@ function composeForwarder(
   redis: RedisClient | undefined,
   client: DisClient,
   edges: ComposeEdges,
+  metrics: Metrics,
 ): Forwarder | undefined {
   if (redis === undefined) return undefined;
   const unique = new Map<string, { disStream: string; streamId?: string }>();
@@ -107,8 +120,22 @@ function composeForwarder(
     receiptTtlS: config.spool.receiptTtlS,
     now: edges.now,
     events: {
+      written: (n) => {
+        metrics.forwarderRecords.inc({ result: 'written' }, n);
+      },
+      retried: (n) => {
+        metrics.forwarderRecords.inc({ result: 'retried' }, n);
+      },
+      deadLettered: (n) => {
+        metrics.forwarderRecords.inc({ result: 'dead_lettered' }, n);
+        edges.logger.warn({ records: n }, 'spooled records dead-lettered');
+      },
+      claimed: (n) => {
+        metrics.forwarderRecords.inc({ result: 'claimed' }, n);
+        metrics.disPossibleDuplicates.inc(n);
+      },
       error: (error) => {
-        edges.warn('spool forwarder error', error);
+        edges.logger.warn({ err: error }, 'spool forwarder error');
       },
     },
   });
@@ -131,13 +158,35 @@ function recordsStreams(
   );
 }
 
+function disEvents(metrics: Metrics): DisClientEvents {
+  return {
+    request: (e) => {
+      metrics.disRequests.inc({ operation: e.operation, status: String(e.status) });
+      metrics.disDuration.observe({ operation: e.operation }, e.durationMs / 1000);
+    },
+    retry: (e) => {
+      metrics.disRetries.inc({ kind: e.kind }, e.kind === 'records' ? e.records : 1);
+    },
+    possibleDuplicates: (e) => {
+      metrics.disPossibleDuplicates.inc(e.records);
+    },
+    breakerState: (state) => {
+      metrics.disBreakerState.set(breakerValue(state));
+    },
+  };
+}
+
 interface DisParts {
   readonly client: DisClient;
   readonly emulatorUrl?: string;
   readonly close: () => Promise<void>;
 }
 
-async function composeDis(config: Config, edges: ComposeEdges): Promise<DisParts> {
+async function composeDis(
+  config: Config,
+  edges: ComposeEdges,
+  metrics: Metrics,
+): Promise<DisParts> {
   const dis = config.dis;
   if (dis.mode === 'embedded') {
     // Dev only: the emulator is loaded on demand so production never imports it.
@@ -156,6 +205,7 @@ async function composeDis(config: Config, edges: ComposeEdges): Promise<DisParts
       projectId: emulator.projectId,
       auth: { type: 'aksk', credentials },
       now: edges.now,
+      events: disEvents(metrics),
     });
     return {
       client,
@@ -196,12 +246,26 @@ async function composeDis(config: Config, edges: ComposeEdges): Promise<DisParts
       bodyMs: dis.requestTimeoutMs,
     },
     breaker: dis.breaker,
+    events: disEvents(metrics),
   });
   return {
     client,
     close: async () => {
       await client.close();
       await tokens?.close();
+    },
+  };
+}
+
+function countDecisions(limiter: RateLimiter, metrics: Metrics): RateLimiter {
+  return {
+    check: async (input) => {
+      const decision = await limiter.check(input);
+      metrics.rateLimitDecisions.inc({
+        result: decision.allowed ? 'allowed' : 'limited',
+        source: decision.source,
+      });
+      return decision;
     },
   };
 }
@@ -221,7 +285,7 @@ function replayTtl(config: Config): number {
   return replayTtlS(Math.max(300, ...tolerances));
 }
 
-function composeStores(config: Config, edges: ComposeEdges): StoreParts {
+function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): StoreParts {
   const policy = createRateLimitPolicy({
     default: config.limits.default,
     principals: config.limits.principals,
@@ -232,7 +296,7 @@ function composeStores(config: Config, edges: ComposeEdges): StoreParts {
   const redisConfig = config.redis;
   if (redisConfig.mode === 'memory') {
     return {
-      rateLimiter: memoryLimiter,
+      rateLimiter: countDecisions(memoryLimiter, metrics),
       idempotency: createMemoryIdempotencyStore({ ttlMs, now: edges.now }),
       replayGuard: createMemoryReplayGuard({ ttlS: replayTtl(config), now: edges.now }),
       spool: undefined,
@@ -245,7 +309,8 @@ function composeStores(config: Config, edges: ComposeEdges): StoreParts {
     commandTimeoutMs: redisConfig.commandTimeoutMs,
     connectTimeoutMs: redisConfig.connectTimeoutMs,
     onError: (error) => {
-      edges.warn('redis connection error', error);
+      metrics.redisErrors.inc({ connection: 'main' });
+      edges.logger.warn({ err: error }, 'redis connection error');
     },
   });
   // Appends carry up to a request's body (MiBs): they get their own connection and a timeout that
@@ -255,17 +320,26 @@ function composeStores(config: Config, edges: ComposeEdges): StoreParts {
     commandTimeoutMs: Math.max(1000, redisConfig.commandTimeoutMs),
     connectTimeoutMs: redisConfig.connectTimeoutMs,
     onError: (error) => {
-      edges.warn('redis connection error (spool)', error);
+      metrics.redisErrors.inc({ connection: 'spool' });
+      edges.logger.warn({ err: error }, 'redis connection error (spool)');
     },
   });
   return {
-    rateLimiter: createRedisRateLimiter({
-      redis,
-      policy,
-      onError: redisConfig.onError,
-      fallback: memoryLimiter,
-      now: edges.now,
-    }),
+    rateLimiter: countDecisions(
+      createRedisRateLimiter({
+        redis,
+        policy,
+        onError: redisConfig.onError,
+        fallback: memoryLimiter,
+        now: edges.now,
+        events: {
+          fallback: () => {
+            metrics.rateLimitFallbacks.inc();
+          },
+        },
+      }),
+      metrics,
+    ),
     idempotency: createRedisIdempotencyStore({ redis, ttlMs }),
     replayGuard: createRedisReplayGuard({ redis, ttlS: replayTtl(config) }),
     spool: createSpool({
@@ -302,20 +376,37 @@ function composeAuth(config: Config, edges: ComposeEdges): AuthParts {
     ...(jwt.maxTokenAgeS === undefined ? {} : { maxTokenAgeS: jwt.maxTokenAgeS }),
     now: edges.now,
     onJwksError: (error) => {
-      edges.warn('JWKS fetch failed', error);
+      edges.logger.warn({ err: error }, 'JWKS fetch failed');
     },
   });
   return devSecret === undefined ? { verifier } : { verifier, devSecret };
 }
 
 export async function composeGateway(config: Config, edges: ComposeEdges): Promise<Gateway> {
-  const dis = await composeDis(config, edges);
-  const stores = composeStores(config, edges);
+  const metrics = createMetrics();
+  const dis = await composeDis(config, edges, metrics);
+  const stores = composeStores(config, edges, metrics);
+  if (stores.spool !== undefined) {
+    const { spool } = stores;
+    const disStreams = [...new Set(Object.values(config.streams).map((s) => s.disStream))];
+    registerSpoolGauges(metrics, { stats: () => spool.stats(disStreams) });
+  }
   const auth = composeAuth(config, edges);
   const ingest = createIngest({ sink: createDisSink(dis.client), randomKey: randomUUID });
   const streams = recordsStreams(config.streams);
-  const forwarder = composeForwarder(config, stores.spoolRedis, dis.client, edges);
+  const forwarder = composeForwarder(config, stores.spoolRedis, dis.client, edges, metrics);
+  const { redis } = stores;
   const app = createApp({
+    logger: edges.logger,
+    metrics,
+    health: {
+      redis: redis === undefined ? undefined : () => (redis.status === 'ready' ? 'up' : 'down'),
+      redisRequired: config.redis.mode !== 'memory' && config.redis.onError === 'fail-closed',
+      disBreaker: () => dis.client.breakerState(),
+    },
+    onRecords: (stream, outcome, count) => {
+      metrics.records.inc({ stream, outcome }, count);
+    },
     streams,
     spool: stores.spool,
     webhooks: {
@@ -323,6 +414,9 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
       replayGuard: stores.replayGuard,
       // Senders give a webhook seconds (GitHub 10 s) before they call it failed.
       syncWaitMs: Math.min(config.server.defaultWaitMs, 5000),
+      onVerification: (source, result) => {
+        metrics.webhookVerifications.inc({ source, result });
+      },
     },
     verifier: auth.verifier,
     rateLimiter: stores.rateLimiter,
@@ -339,7 +433,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     trustProxy: config.server.trustProxy,
     ...(edges.draining === undefined ? {} : { draining: edges.draining }),
     onUnexpectedError: (error) => {
-      edges.warn('unexpected error while handling a request', error);
+      edges.logger.warn({ err: error }, 'unexpected error while handling a request');
     },
   });
 
@@ -363,16 +457,19 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
             }),
       };
 
-  const { redis } = stores;
   return {
     app,
+    metrics,
     dev,
     ready: async (timeoutMs) => {
       if (redis === undefined) return;
       try {
         await whenReady(redis, timeoutMs);
       } catch (error) {
-        edges.warn(`Redis is not reachable after ${timeoutMs} ms; starting anyway`, error);
+        edges.logger.warn(
+          { err: error },
+          `Redis is not reachable after ${timeoutMs} ms; starting anyway`,
+        );
       }
     },
     start: () => {

@@ -5,6 +5,7 @@ import { loadConfig } from './config/load-config.ts';
 import { formatProblems } from './config/problems.ts';
 import { composeGateway, type DevInfo } from './compose.ts';
 import { createShutdown, type DrainState } from './lifecycle/shutdown.ts';
+import { createLogger, devPrettyStream } from './observability/logger.ts';
 
 // The composition root: the only module that reads process.env, listens, installs signal handlers
 // and exits. `node src/main.ts` runs the gateway; `node src/main.ts check-config` validates the
@@ -53,16 +54,18 @@ async function runGateway(): Promise<void> {
     process.exit(1);
   }
   const { config } = loaded;
-  for (const warning of loaded.warnings) console.warn(`dis-gateway: ${warning}`);
+  const logger = createLogger({
+    level: config.log.level,
+    destination: config.production ? undefined : await devPrettyStream(),
+  });
+  for (const warning of loaded.warnings) logger.warn(warning);
 
   // The drain state exists once the server does; until then nothing is draining.
-  let drainState: DrainState | undefined;
+  const lifecycle: { shutdown?: DrainState } = {};
   const gateway = await composeGateway(config, {
     now: Date.now,
-    draining: () => drainState?.draining() ?? false,
-    warn: (message, error) => {
-      console.warn(`dis-gateway: ${message}`, error instanceof Error ? error.message : '');
-    },
+    draining: () => lifecycle.shutdown?.draining() ?? false,
+    logger,
   });
   await gateway.ready(config.redis.mode === 'memory' ? 0 : config.redis.connectTimeoutMs * 2);
   const server = gateway.app.listen(config.server.port, config.server.host);
@@ -77,7 +80,7 @@ async function runGateway(): Promise<void> {
   const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
   const url = `http://${host}:${address.port}`;
   gateway.start();
-  if (gateway.dev === undefined) console.log(`dis-gateway listening on ${url}`);
+  if (gateway.dev === undefined) logger.info({ url }, `dis-gateway listening on ${url}`);
   else printDevBanner(url, gateway.dev, Object.keys(config.streams));
 
   const shutdown = createShutdown({
@@ -86,11 +89,14 @@ async function runGateway(): Promise<void> {
     timeoutMs: config.server.shutdownTimeoutMs,
     closeGateway: () => gateway.close(),
     log: (message) => {
-      console.log(`dis-gateway: ${message}`);
+      logger.info(message);
     },
-    exit: (code) => process.exit(code),
+    exit: (code) => {
+      logger.flush();
+      process.exit(code);
+    },
   });
-  drainState = shutdown;
+  lifecycle.shutdown = shutdown;
   process.on('SIGTERM', () => {
     shutdown.begin('SIGTERM');
   });

@@ -5,18 +5,25 @@ import {
   problemHandler,
   type ProblemHandlerOptions,
 } from './middleware/problem-handler.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { accessLog } from './middleware/access-log.ts';
 import { requestId } from './middleware/request-id.ts';
+import { healthRoutes, type HealthOptions } from './routes/health.ts';
 import { OPENAPI_DOCUMENT } from './openapi.ts';
 import { receiptsRoute } from './routes/receipts.ts';
 import { recordsRoute, type RecordsRouteOptions } from './routes/records.ts';
 import { webhooksRoute, type WebhooksRouteOptions } from './routes/webhooks.ts';
 
 export interface AppDeps extends RecordsRouteOptions {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly health: Omit<HealthOptions, 'registry' | 'draining'>;
   /** From the first shutdown signal on, answers carry `Connection: close`. */
   readonly draining?: () => boolean;
   readonly webhooks: Pick<
     WebhooksRouteOptions,
-    'sources' | 'replayGuard' | 'syncWaitMs' | 'onRejected'
+    'sources' | 'replayGuard' | 'syncWaitMs' | 'onVerification'
   >;
   /** Hop count or list of trusted proxy addresses/CIDRs; never `true` (design.md §7). */
   readonly trustProxy: number | readonly string[];
@@ -34,6 +41,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
 
   app.use(requestId());
+  app.use(accessLog(deps.logger, deps.metrics));
   const { draining } = deps;
   if (draining !== undefined) {
     app.use(function closeWhileDraining(_req, res, next) {
@@ -43,6 +51,13 @@ export function createApp(deps: AppDeps): Express {
   }
   app.use(helmet());
 
+  app.use(
+    healthRoutes({
+      ...deps.health,
+      draining: deps.draining ?? (() => false),
+      registry: deps.metrics.registry,
+    }),
+  );
   app.get('/openapi.json', function openapi(_req, res) {
     res.json(OPENAPI_DOCUMENT);
   });

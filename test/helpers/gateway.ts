@@ -6,7 +6,9 @@ import { request } from 'undici';
 import supertest from 'supertest';
 import { mintToken } from '../../src/auth/mint-token.ts';
 import { composeGateway } from '../../src/compose.ts';
+import type { Metrics } from '../../src/observability/metrics.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
+import { createLogger, type Logger } from '../../src/observability/logger.ts';
 import {
   DEV_CREDENTIALS,
   createEmulator,
@@ -34,10 +36,14 @@ export interface StartGatewayOptions {
   /** More config through the contract env vars, e.g. a GATEWAY_CONFIG file. */
   readonly env?: Readonly<Record<string, string>>;
   readonly readFile?: (path: string) => string;
+  /** Where the gateway logs (default: nowhere). */
+  readonly logger?: Logger;
+  readonly draining?: () => boolean;
 }
 
 export interface TestGateway {
   readonly app: Express;
+  readonly metrics: Metrics;
   readonly emulator: Emulator;
   readonly streams: readonly GatewayStream[];
   readonly http: ReturnType<typeof supertest>;
@@ -107,15 +113,16 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
   if (!loaded.ok) throw new Error(`test config invalid:\n${loaded.problems.join('\n')}`);
   const gateway = await composeGateway(loaded.config, {
     now: Date.now,
-    warn: () => {
-      // Redis outages are part of some tests; their warnings are expected noise.
-    },
+    // Redis outages are part of some tests; their warnings are expected noise.
+    logger: options.logger ?? createLogger({ level: 'silent' }),
+    ...(options.draining === undefined ? {} : { draining: options.draining }),
   });
   await gateway.ready(2000);
   gateway.start();
   const byName = new Map(streams.map((s) => [s.name, s]));
   return {
     app: gateway.app,
+    metrics: gateway.metrics,
     emulator,
     streams,
     http: supertest(gateway.app),

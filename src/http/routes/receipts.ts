@@ -16,6 +16,7 @@ export interface ReceiptsRouteOptions {
 export function receiptsRoute(options: ReceiptsRouteOptions): Router {
   const router = express.Router();
   router.get('/v1/receipts/:id', async function readReceipt(req: Request, res: Response) {
+    res.locals.routeTemplate = '/v1/receipts/:id';
     const principal = await options.verifier.authenticate(req.headersDistinct.authorization);
     const id = typeof req.params.id === 'string' ? req.params.id : '';
     const receipt = await options.spool?.receipt(id, {

@@ -39,6 +39,8 @@ export interface RecordsRouteOptions {
     readonly maxRecordBytes: number;
     readonly maxJsonDepth: number;
   };
+  /** Records by outcome (written, failed_retryable, failed, spooled), for metrics. */
+  readonly onRecords?: ((stream: string, outcome: string, count: number) => void) | undefined;
   /** Deadline for DIS retries when the caller sends no `Prefer: wait`, and the cap on it. */
   readonly wait: { readonly defaultMs: number; readonly maxMs: number };
 }
@@ -134,6 +136,26 @@ function answerFor(
   }
 }
 
+function countOutcome(
+  options: RecordsRouteOptions,
+  stream: string,
+  outcome: PutRecordsOutcome,
+): void {
+  if (options.onRecords === undefined) return;
+  let retryable = 0;
+  let failed = 0;
+  for (const verdict of outcome.verdicts) {
+    if (verdict.status === 'failed') {
+      if (verdict.retryable) retryable += 1;
+      else failed += 1;
+    }
+  }
+  const written = outcome.verdicts.length - retryable - failed;
+  if (written > 0) options.onRecords(stream, 'written', written);
+  if (retryable > 0) options.onRecords(stream, 'failed_retryable', retryable);
+  if (failed > 0) options.onRecords(stream, 'failed', failed);
+}
+
 function send(res: Response, answer: StoredAnswer): void {
   res.status(answer.status);
   for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
@@ -145,7 +167,8 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
   const readBody = express.raw({ type: () => true, limit: options.limits.bodyLimitBytes });
 
   // The stream name is checked against DIS's rules before anything else is looked at.
-  router.all(PATH, function checkStreamName(req: Request, _res: Response, next: NextFunction) {
+  router.all(PATH, function checkStreamName(req: Request, res: Response, next: NextFunction) {
+    res.locals.routeTemplate = PATH;
     if (!STREAM_NAME.test(streamParam(req))) throw new AppError('ERR_STREAM_NOT_FOUND');
     next();
   });
@@ -279,6 +302,7 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
           throw error;
         }
         if (started !== undefined) await options.idempotency.complete(started, accepted);
+        options.onRecords?.(stream.name, 'spooled', records.length);
         send(res, accepted);
         return;
       }
@@ -291,6 +315,7 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
           options.now() + waitMs,
         );
         res.locals.recordCounts = { received: records.length, failed: outcome.failedCount };
+        countOutcome(options, stream.name, outcome);
         answer = answerFor(
           stream.name,
           outcome,

@@ -33,8 +33,8 @@ export interface WebhooksRouteOptions {
   readonly now: () => number;
   readonly maxRecordBytes: number;
   readonly syncWaitMs: number;
-  /** Verification failures, for logs and metrics; the caller only ever sees a bare 401. */
-  readonly onRejected?: ((source: string, reason: string) => void) | undefined;
+  /** Every verification's result (`ok` or the failure reason), for metrics; callers see a bare 401. */
+  readonly onVerification?: ((source: string, result: string) => void) | undefined;
 }
 
 declare module 'express-serve-static-core' {
@@ -57,6 +57,7 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
     const source = options.sources.get(sourceParam(req));
     if (source === undefined) throw new AppError('ERR_WEBHOOK_UNKNOWN_SOURCE');
     res.locals.webhookSource = source;
+    res.locals.routeTemplate = PATH;
     next();
   });
 
@@ -82,8 +83,8 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const receivedAt = options.now();
     const verification = source.verifier.verify({ headers: req.headersDistinct, body }, receivedAt);
+    options.onVerification?.(source.name, verification.ok ? 'ok' : verification.reason);
     if (!verification.ok) {
-      options.onRejected?.(source.name, verification.reason);
       throw new AppError('ERR_WEBHOOK_UNAUTHORIZED');
     }
     const { deliveryId } = verification;

@@ -1,0 +1,63 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import { HEALTH_PATHS } from '../routes/health.ts';
+
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /** The route template for logs and metric labels, when a route matched. */
+    routeTemplate?: string;
+  }
+}
+
+function routeOf(req: Request, res: Response): string {
+  if (res.locals.routeTemplate !== undefined) return res.locals.routeTemplate;
+  const route: unknown = req.route;
+  if (
+    typeof route === 'object' &&
+    route !== null &&
+    'path' in route &&
+    typeof route.path === 'string'
+  ) {
+    return route.path;
+  }
+  return 'unmatched';
+}
+
+/**
+ * One line per request when it finishes, and the HTTP metrics. Only the path is logged, never the
+ * query string or headers (tokens, signatures, cookies); health and metrics scrapes log at debug.
+ */
+export function accessLog(
+  logger: Logger,
+  metrics: Metrics,
+  now: () => number = performance.now.bind(performance),
+) {
+  return function logRequest(req: Request, res: Response, next: NextFunction): void {
+    const started = now();
+    res.once('finish', () => {
+      const seconds = (now() - started) / 1000;
+      const route = routeOf(req, res);
+      const labels = { route, method: req.method, status: String(res.statusCode) };
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, seconds);
+      const line = {
+        req_id: res.locals.requestId,
+        method: req.method,
+        path: req.path,
+        route,
+        status: res.statusCode,
+        duration_ms: Math.round(seconds * 10_000) / 10,
+        principal: res.locals.principal?.id,
+        stream: res.locals.stream?.name ?? res.locals.webhookSource?.stream.name,
+        webhook_source: res.locals.webhookSource?.name,
+        records: res.locals.recordCounts?.received,
+        records_failed: res.locals.recordCounts?.failed,
+        remote: req.ip,
+      };
+      if (HEALTH_PATHS.has(req.path)) logger.debug(line, 'request');
+      else logger.info(line, 'request');
+    });
+    next();
+  };
+}

@@ -1,0 +1,45 @@
+import express, { type Request, type Response, type Router } from 'express';
+import type { Registry } from 'prom-client';
+import type { BreakerState } from '../../dis/breaker.ts';
+
+export interface HealthOptions {
+  readonly draining: () => boolean;
+  /** Redis connection state; undefined without Redis (dev mode memory stores). */
+  readonly redis?: (() => 'up' | 'down') | undefined;
+  /** Under fail-closed a Redis outage turns every request into a 503, so readiness follows it. */
+  readonly redisRequired: boolean;
+  readonly disBreaker: () => BreakerState;
+  readonly registry: Registry;
+}
+
+export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+// /healthz: the process answers. /readyz: this instance should get traffic (503 while draining, while
+// Redis is down under fail-closed, while the DIS breaker is open). No auth, no rate limit.
+export function healthRoutes(options: HealthOptions): Router {
+  const router = express.Router();
+
+  router.get('/healthz', function healthz(_req: Request, res: Response) {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/readyz', function readyz(_req: Request, res: Response) {
+    const draining = options.draining();
+    const redis = options.redis?.() ?? 'not_configured';
+    const dis = options.disBreaker();
+    const ready = !draining && !(options.redisRequired && redis === 'down') && dis !== 'open';
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not_ready',
+      checks: { draining, redis, dis_breaker: dis },
+    });
+  });
+
+  router.get('/metrics', async function metrics(_req: Request, res: Response) {
+    res.setHeader('Content-Type', options.registry.contentType);
+    res.send(await options.registry.metrics());
+  });
+
+  return router;
+}

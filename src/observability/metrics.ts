@@ -1,0 +1,167 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BreakerState } from '../dis/breaker.ts';
+
+// Every metric the gateway exposes at /metrics. Label values come only from bounded sets: route
+// templates, status codes, configured streams and webhook sources, fixed operation names.
+
+export interface SpoolGaugeSource {
+  /** Depth, pending, oldest age and dead letters per DIS stream; called on each scrape. */
+  readonly stats: () => Promise<
+    readonly {
+      readonly disStream: string;
+      readonly depth: number;
+      readonly pending: number;
+      readonly oldestAgeMs: number;
+      readonly deadLetters: number;
+    }[]
+  >;
+}
+
+const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = {
+  closed: 0,
+  'half-open': 1,
+  open: 2,
+};
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
+  const registers = [registry];
+
+  const metrics = {
+    registry,
+    httpRequests: new Counter({
+      name: 'gateway_http_requests_total',
+      help: 'HTTP requests by route template, method and status',
+      labelNames: ['route', 'method', 'status'] as const,
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'gateway_http_request_duration_seconds',
+      help: 'HTTP request duration by route template, method and status',
+      labelNames: ['route', 'method', 'status'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    records: new Counter({
+      name: 'gateway_records_total',
+      help: 'Records by logical stream and outcome (written, failed_retryable, failed, rejected, spooled)',
+      labelNames: ['stream', 'outcome'] as const,
+      registers,
+    }),
+    disRequests: new Counter({
+      name: 'gateway_dis_requests_total',
+      help: 'DIS HTTP requests by operation and status (or "error" when no answer came)',
+      labelNames: ['operation', 'status'] as const,
+      registers,
+    }),
+    disDuration: new Histogram({
+      name: 'gateway_dis_request_duration_seconds',
+      help: 'DIS HTTP request duration by operation',
+      labelNames: ['operation'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    disRetries: new Counter({
+      name: 'gateway_dis_retries_total',
+      help: 'DIS retries: kind="request" (whole requests) or "records" (records resent)',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    disPossibleDuplicates: new Counter({
+      name: 'gateway_dis_possible_duplicates_total',
+      help: 'Records resent after an answer was lost or taken over from another instance: DIS may hold them twice',
+      registers,
+    }),
+    disBreakerState: new Gauge({
+      name: 'gateway_dis_breaker_state',
+      help: 'DIS circuit breaker: 0 closed, 1 half-open, 2 open',
+      registers,
+    }),
+    rateLimitDecisions: new Counter({
+      name: 'gateway_ratelimit_decisions_total',
+      help: 'Rate-limit decisions by result (allowed, limited) and source (redis, memory)',
+      labelNames: ['result', 'source'] as const,
+      registers,
+    }),
+    rateLimitFallbacks: new Counter({
+      name: 'gateway_ratelimit_fallbacks_total',
+      help: 'Decisions made by the per-instance limiter because Redis failed (fail-open)',
+      registers,
+    }),
+    redisErrors: new Counter({
+      name: 'gateway_redis_errors_total',
+      help: 'Redis connection errors',
+      labelNames: ['connection'] as const,
+      registers,
+    }),
+    webhookVerifications: new Counter({
+      name: 'gateway_webhook_verifications_total',
+      help: 'Webhook verifications by source and result (ok, or the failure reason)',
+      labelNames: ['source', 'result'] as const,
+      registers,
+    }),
+    forwarderRecords: new Counter({
+      name: 'gateway_spool_forwarded_records_total',
+      help: 'Spooled records handled by this instance’s forwarder: written, retried, dead_lettered, claimed',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+  };
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Spool gauges read on each scrape; a failed read leaves them out of that scrape. */
+export function registerSpoolGauges(metrics: Metrics, source: SpoolGaugeSource): void {
+  let last: Awaited<ReturnType<SpoolGaugeSource['stats']>> = [];
+  const refresh = async (): Promise<void> => {
+    try {
+      last = await source.stats();
+    } catch {
+      last = [];
+    }
+  };
+  const registers = [metrics.registry];
+  const gauge = (
+    name: string,
+    help: string,
+    pick: (s: (typeof last)[number]) => number,
+    first: boolean,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['dis_stream'] as const,
+      registers,
+      async collect() {
+        if (first) await refresh();
+        this.reset();
+        for (const s of last) this.set({ dis_stream: s.disStream }, pick(s));
+      },
+    });
+  gauge('gateway_spool_depth', 'Entries in the spool per DIS stream', (s) => s.depth, true);
+  gauge(
+    'gateway_spool_pending',
+    'Entries read by a forwarder and not yet acknowledged',
+    (s) => s.pending,
+    false,
+  );
+  gauge(
+    'gateway_spool_oldest_age_seconds',
+    'Age of the oldest unsent entry',
+    (s) => s.oldestAgeMs / 1000,
+    false,
+  );
+  gauge(
+    'gateway_spool_dead_letters',
+    'Entries in the dead-letter stream',
+    (s) => s.deadLetters,
+    false,
+  );
+}
+
+export function breakerValue(state: BreakerState): number {
+  return BREAKER_VALUE[state];
+}

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { createLogger } from '../../src/observability/logger.ts';
+import { signGithub } from '../../src/webhooks/sign.ts';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+
+function captureLogs(): {
+  lines: () => Record<string, unknown>[];
+  text: () => string;
+  stream: Writable;
+} {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, callback) {
+      chunks.push(chunk.toString('utf8'));
+      callback();
+    },
+  });
+  const text = () => chunks.join('');
+  return {
+    stream,
+    text,
+    lines: () =>
+      text()
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+describe('health, readiness, metrics and access logs', () => {
+  let redis: RedisServer;
+  let gw: TestGateway;
+  let draining = false;
+  const logs = captureLogs();
+  before(async () => {
+    redis = await startRedis();
+    gw = await startGateway({
+      redisUrl: redis.url,
+      streams: [{ name: 'clicks', partitions: 1 }],
+      env: { GATEWAY_CONFIG: '/virtual/ops.json', GH_SECRET: 'ops-secret' },
+      readFile: () =>
+        JSON.stringify({
+          redis: { on_error: 'fail-closed' },
+          dis: { breaker: { failure_threshold: 2, cool_down_ms: 60000 } },
+          webhooks: {
+            sources: { gh: { profile: 'github', secrets_env: ['GH_SECRET'], stream: 'clicks' } },
+          },
+        }),
+      logger: createLogger({ level: 'info', destination: logs.stream }),
+      draining: () => draining,
+    });
+  });
+  after(async () => {
+    await gw.close();
+    await redis.stop();
+  });
+
+  it('answers /healthz and /readyz with the state of each dependency, without auth', async () => {
+    const health = await gw.http.get('/healthz');
+    assert.equal(health.status, 200);
+    assert.deepEqual(health.body, { status: 'ok' });
+    const ready = await gw.http.get('/readyz');
+    assert.equal(ready.status, 200);
+    assert.deepEqual(ready.body, {
+      status: 'ready',
+      checks: { draining: false, redis: 'up', dis_breaker: 'closed' },
+    });
+  });
+
+  it('is not ready while draining', async () => {
+    draining = true;
+    try {
+      const res = await gw.http.get('/readyz');
+      assert.equal(res.status, 503);
+      assert.equal((res.body as { checks: { draining: boolean } }).checks.draining, true);
+      const answer = await gw.http.get('/healthz');
+      assert.equal(
+        answer.headers.connection,
+        'close',
+        'answers close their connection while draining',
+      );
+    } finally {
+      draining = false;
+    }
+  });
+
+  it('logs one line per request with id, principal, stream, status and counts, and never the token or query', async () => {
+    const token = gw.token({ scopes: ['dis:write:clicks'], subject: 'svc-logged' });
+    const res = await gw.http
+      .post('/v1/streams/clicks/records?secret=hunter2')
+      .set('Authorization', `Bearer ${token}`)
+      .set('X-Request-Id', 'req-log-1')
+      .set('Content-Type', 'application/json')
+      .send('{"records":[{"data":1},{"data":2}]}');
+    assert.equal(res.status, 200, res.text);
+    await gw.http
+      .post('/v1/webhooks/gh')
+      .set('X-Hub-Signature-256', signGithub({ secret: 'wrong', body: Buffer.from('{}') }))
+      .send('{}');
+    await gw.http.get('/healthz');
+    const line = logs.lines().find((l) => l.req_id === 'req-log-1');
+    assert.ok(line, logs.text());
+    assert.equal(line.msg, 'request');
+    assert.equal(line.principal, 'svc-logged');
+    assert.equal(line.stream, 'clicks');
+    assert.equal(line.status, 200);
+    assert.equal(line.records, 2);
+    assert.equal(line.records_failed, 0);
+    assert.equal(line.route, '/v1/streams/:stream/records');
+    assert.equal(line.path, '/v1/streams/clicks/records');
+    assert.equal(typeof line.duration_ms, 'number');
+    const text = logs.text();
+    assert.ok(!text.includes(token), 'no token in logs');
+    assert.ok(!text.includes('hunter2'), 'no query string in logs');
+    assert.ok(!text.includes('sha256='), 'no signature in logs');
+    assert.ok(
+      !logs.lines().some((l) => l.path === '/healthz'),
+      'health checks are not logged at info',
+    );
+  });
+
+  it('exposes Prometheus metrics with bounded labels', async () => {
+    await gw.http.get('/no/such/path/12345');
+    const res = await gw.http.get('/metrics');
+    assert.equal(res.status, 200);
+    assert.match(res.headers['content-type'] ?? '', /^text\/plain/);
+    const text = res.text;
+    for (const name of [
+      'gateway_http_requests_total',
+      'gateway_http_request_duration_seconds_bucket',
+      'gateway_records_total',
+      'gateway_dis_requests_total',
+      'gateway_dis_request_duration_seconds_bucket',
+      'gateway_dis_breaker_state',
+      'gateway_ratelimit_decisions_total',
+      'gateway_webhook_verifications_total',
+      'gateway_spool_depth',
+      'gateway_process_cpu_seconds_total',
+    ]) {
+      assert.ok(text.includes(name), `${name} is exposed`);
+    }
+    assert.match(
+      text,
+      /gateway_http_requests_total\{route="\/v1\/streams\/:stream\/records",method="POST",status="200"\} \d+/,
+    );
+    assert.match(text, /gateway_records_total\{stream="clicks",outcome="written"\} \d+/);
+    assert.match(text, /gateway_webhook_verifications_total\{source="gh",result="signature"\} 1/);
+    assert.match(text, /gateway_ratelimit_decisions_total\{result="allowed",source="redis"\} \d+/);
+    assert.ok(!text.includes('12345'), 'unmatched paths do not become label values');
+    assert.match(text, /route="unmatched"/);
+  });
+
+  it('is not ready while the DIS breaker is open, nor while Redis is down under fail-closed', async () => {
+    gw.emulator.faults.failNext({
+      count: 2,
+      operation: 'PutRecords',
+      status: 401,
+      shape: 'apigw',
+      code: 'APIGW.0301',
+    });
+    const token = gw.token({ scopes: ['dis:write:clicks'] });
+    for (let i = 0; i < 2; i++) {
+      await gw.http
+        .post('/v1/streams/clicks/records')
+        .set('Authorization', `Bearer ${token}`)
+        .set('Content-Type', 'application/json')
+        .send('{"records":[{"data":1}]}');
+    }
+    const open = await gw.http.get('/readyz');
+    assert.equal(open.status, 503);
+    assert.equal((open.body as { checks: { dis_breaker: string } }).checks.dis_breaker, 'open');
+    assert.match((await gw.http.get('/metrics')).text, /gateway_dis_breaker_state 2/);
+
+    await redis.stop();
+    const down = await gw.http.get('/readyz');
+    assert.equal((down.body as { checks: { redis: string } }).checks.redis, 'down');
+    assert.equal(down.status, 503);
+    await redis.start();
+  });
+});
