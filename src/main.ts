@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { runSendWebhookCommand } from './cli/send-webhook-command.ts';
 import { runConfigCheck } from './config/check-command.ts';
 import { loadConfig } from './config/load-config.ts';
 import { formatProblems } from './config/problems.ts';
@@ -8,14 +9,23 @@ import { createShutdown, type DrainState } from './lifecycle/shutdown.ts';
 import { createLogger, devPrettyStream } from './observability/logger.ts';
 
 // The composition root: the only module that reads process.env, listens, installs signal handlers
-// and exits. `node src/main.ts` runs the gateway; `node src/main.ts check-config` validates the
-// configuration and prints it with secrets redacted.
+// and exits. `node src/main.ts` runs the gateway; subcommands: `check-config` (validate, print with
+// secrets redacted), `token` (mint a dev JWT), `send-webhook` (a signed test delivery).
 
 const readFile = (path: string): string => readFileSync(path, 'utf8');
 
-if (process.argv[2] === 'check-config') {
-  process.exitCode = runConfigCheck(process.env, readFile, (line) => {
-    console.log(line);
+const write = (line: string): void => {
+  console.log(line);
+};
+const command = process.argv[2];
+if (command === 'check-config') {
+  process.exitCode = runConfigCheck(process.env, readFile, write);
+} else if (command === 'send-webhook') {
+  process.exitCode = await runSendWebhookCommand(process.argv.slice(3), {
+    env: process.env,
+    readFile,
+    write,
+    now: Date.now,
   });
 } else {
   await runGateway();
