@@ -104,6 +104,40 @@ export const OPENAPI_DOCUMENT = {
       RecordVerdict: recordVerdict,
       RecordsAnswer: recordsAnswer,
       RecordIn: recordIn,
+      Accepted: {
+        type: 'object',
+        required: ['stream', 'receipt', 'accepted_record_count'],
+        properties: {
+          stream: { type: 'string' },
+          receipt: { type: 'string' },
+          accepted_record_count: { type: 'integer', minimum: 1 },
+        },
+        additionalProperties: false,
+      },
+      Receipt: {
+        type: 'object',
+        required: ['id', 'stream', 'status', 'accepted_at', 'records'],
+        properties: {
+          id: { type: 'string' },
+          stream: { type: 'string' },
+          status: { enum: ['pending', 'written', 'dead_lettered', 'partial'] },
+          accepted_at: { type: 'string', format: 'date-time' },
+          records: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['status'],
+              properties: {
+                status: { enum: ['pending', 'written', 'dead_lettered'] },
+                partition_id: { type: 'string' },
+                sequence_number: { type: 'string' },
+                error_code: { type: 'string' },
+                error_message: { type: 'string' },
+              },
+            },
+          },
+        },
+      },
     },
   },
   security: [{ bearer: [] }],
@@ -166,6 +200,11 @@ export const OPENAPI_DOCUMENT = {
               'application/json': { schema: { $ref: '#/components/schemas/RecordsAnswer' } },
             },
           },
+          '202': {
+            description: 'Prefer: respond-async: the records are in the spool; follow the receipt',
+            headers: { Location: { schema: { type: 'string' } }, ...rateLimitHeaders },
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } },
+          },
           '400': problemResponse('Malformed body, invalid records (with pointers) or header'),
           '401': problemResponse('Missing or invalid bearer token', {
             'WWW-Authenticate': { schema: { type: 'string' } },
@@ -190,6 +229,76 @@ export const OPENAPI_DOCUMENT = {
           ),
           '504': problemResponse('DIS did not answer in time; nothing is known to be written'),
         },
+      },
+    },
+    '/v1/webhooks/{source}': {
+      post: {
+        summary: 'A webhook delivery from a configured source, verified over its raw bytes',
+        security: [],
+        parameters: [
+          {
+            name: 'source',
+            in: 'path',
+            required: true,
+            schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+          },
+        ],
+        requestBody: {
+          required: true,
+          content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+        },
+        responses: {
+          '200': {
+            description: 'Sync mode: written; or a repeated delivery id: `{"duplicate":true}`',
+          },
+          '202': { description: 'Async mode: in the spool, `{"delivery_id","receipt"}`' },
+          '401': problemResponse('Signature, timestamp or delivery id not valid (no detail)'),
+          '404': problemResponse('Unknown source'),
+          '413': problemResponse('Body over the source’s limit, or the envelope over a DIS record'),
+          '503': problemResponse(
+            'Spool full, Redis needed and down, or (sync) DIS unavailable',
+            retryAfter,
+          ),
+          '504': problemResponse('Sync mode: DIS did not answer in time'),
+        },
+      },
+    },
+    '/v1/receipts/{id}': {
+      get: {
+        summary: 'What became of records accepted with 202 (the sender, or dis:receipts:read)',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: {
+          '200': {
+            description: 'The receipt',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Receipt' } } },
+          },
+          '401': problemResponse('Missing or invalid bearer token'),
+          '404': problemResponse('Unknown, expired, or not yours'),
+        },
+      },
+    },
+    '/healthz': {
+      get: {
+        summary: 'The process answers',
+        security: [],
+        responses: { '200': { description: 'alive' } },
+      },
+    },
+    '/readyz': {
+      get: {
+        summary: 'Whether this instance should get traffic',
+        security: [],
+        responses: {
+          '200': { description: 'ready, with each dependency’s state' },
+          '503': { description: 'draining, Redis down under fail-closed, or the DIS breaker open' },
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics',
+        security: [],
+        responses: { '200': { description: 'text format' } },
       },
     },
     '/openapi.json': {

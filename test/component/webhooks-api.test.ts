@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebhookSourceConfig } from '../../src/config/types.ts';
 import { signGithub, signStandardWebhook, signTestDelivery } from '../../src/webhooks/sign.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { createOpenApiChecker } from '../helpers/openapi.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 
 const GH_SECRET = 'gh-secret-for-tests';
@@ -256,6 +257,7 @@ describe('webhooks over HTTP with a real Redis spool', () => {
       .send(JSON.stringify({ records: [{ data: { a: 1 } }, { data: { a: 2 } }] }));
     assert.equal(res.status, 202, res.text);
     assert.equal(res.headers['preference-applied'], 'respond-async');
+    assert.deepEqual(createOpenApiChecker()(res), [], 'the 202 matches the OpenAPI document');
     const { receipt } = res.body as { receipt: string };
     await waitFor(() => gw.stored('clicks').length >= 2, 'the records in DIS');
     let status = '';
