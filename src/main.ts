@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { runSendWebhookCommand } from './cli/send-webhook-command.ts';
+import { runTokenCommand } from './cli/token-command.ts';
 import { runConfigCheck } from './config/check-command.ts';
 import { loadConfig } from './config/load-config.ts';
 import { formatProblems } from './config/problems.ts';
@@ -20,6 +21,16 @@ const write = (line: string): void => {
 const command = process.argv[2];
 if (command === 'check-config') {
   process.exitCode = runConfigCheck(process.env, readFile, write);
+} else if (command === 'token') {
+  process.exitCode = runTokenCommand(process.argv.slice(3), {
+    env: process.env,
+    readFile,
+    write,
+    warn: (line) => {
+      console.error(line);
+    },
+    now: Date.now,
+  });
 } else if (command === 'send-webhook') {
   process.exitCode = await runSendWebhookCommand(process.argv.slice(3), {
     env: process.env,

@@ -10,6 +10,9 @@ import type { JwtAlgorithm, JwtConfig } from '../config/types.ts';
 // stacks and smoke tests; production callers get their tokens from the identity provider.
 
 export interface TokenCommandIo {
+  readonly env: Env;
+  /** Reads the file GATEWAY_CONFIG names and the secret files it or the environment names. */
+  readonly readFile: ReadFile;
   /** stdout: the token and nothing else, so `TOKEN=$(dis-gateway token)` works. */
   readonly write: (line: string) => void;
   /** stderr: usage errors, config problems and the one-line summary. */
@@ -127,15 +130,11 @@ function chooseSigning(jwt: JwtConfig): Signing {
 }
 
 /**
- * Pure apart from the injected edges: loads the configuration from `env` (and the file GATEWAY_CONFIG
- * names, through `readFile`), mints a token with the flags and writes it. Returns the exit code.
+ * Pure apart from the injected edges: loads the configuration from `io.env` (and the file
+ * GATEWAY_CONFIG names, through `io.readFile`), mints a token with the flags and writes it.
+ * Returns the exit code.
  */
-export function runTokenCommand(
-  argv: readonly string[],
-  env: Env,
-  readFile: ReadFile,
-  io: TokenCommandIo,
-): number {
+export function runTokenCommand(argv: readonly string[], io: TokenCommandIo): number {
   const parsed = parseFlags(argv);
   if (!parsed.ok) {
     io.warn(`dis-gateway token: ${parsed.error}`);
@@ -148,7 +147,7 @@ export function runTokenCommand(
     return 0;
   }
 
-  const loaded = loadConfig(env, readFile);
+  const loaded = loadConfig(io.env, io.readFile);
   if (!loaded.ok) {
     io.warn(`dis-gateway token: invalid configuration\n${formatProblems(loaded.problems)}`);
     return EXIT_CONFIG;
