@@ -94,7 +94,7 @@ describe('loadConfig: production requirements', () => {
       ),
     );
     assert.deepEqual(problems, [
-      'DIS_ENDPOINT / dis.endpoint: must be an https URL in production',
+      'DIS_ENDPOINT / dis.endpoint: must be an https URL in production (http only to a loopback address)',
       'missing DIS region: set DIS_REGION, or dis.region in the config file (the endpoint host is not dis.<region>.myhuaweicloud.com)',
       '1 JWT secret(s) shorter than 32 bytes',
     ]);
