@@ -11,6 +11,7 @@ import {
   type Metrics,
 } from './observability/metrics.ts';
 import {
+  DEFAULT_LIMITS,
   createDisClient,
   type DisAuth,
   type DisClient,
@@ -23,7 +24,8 @@ import { createMemoryIdempotencyStore } from './idempotency/memory-store.ts';
 import { createRedisIdempotencyStore } from './idempotency/redis-store.ts';
 import type { IdempotencyStore } from './idempotency/types.ts';
 import { createDisSink } from './ingest/dis-sink.ts';
-import { createIngest } from './ingest/ingest.ts';
+import { createBatcher } from './ingest/batcher.ts';
+import { createIngest, type RecordSink } from './ingest/ingest.ts';
 import { createMemoryRateLimiter } from './ratelimit/memory-limiter.ts';
 import { createRateLimitPolicy } from './ratelimit/policy.ts';
 import { createRedisRateLimiter } from './ratelimit/redis-limiter.ts';
@@ -91,7 +93,7 @@ function webhookSources(
 function composeForwarder(
   config: Config,
   redis: RedisClient | undefined,
-  client: DisClient,
+  client: Pick<DisClient, 'putRecords'>,
   edges: ComposeEdges,
   metrics: Metrics,
 ): Forwarder | undefined {
@@ -392,9 +394,31 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     registerSpoolGauges(metrics, { stats: () => spool.stats(disStreams) });
   }
   const auth = composeAuth(config, edges);
-  const ingest = createIngest({ sink: createDisSink(dis.client), randomKey: randomUUID });
+  const batching = config.ingest.batching;
+  const limits = config.dis.mode === 'remote' ? config.dis : DEFAULT_LIMITS;
+  const sink: RecordSink = batching.enabled
+    ? createBatcher({
+        client: dis.client,
+        lingerMs: batching.lingerMs,
+        maxRecords: limits.maxRecordsPerRequest,
+        maxBytes: limits.maxBytesPerRequest,
+        maxInFlight: batching.maxInFlight,
+        maxQueuedRecords: batching.maxQueuedRecords,
+        now: edges.now,
+      })
+    : createDisSink(dis.client);
+  const ingest = createIngest({ sink, randomKey: randomUUID });
+  // The forwarder's batches go through the same sink, so spooled and live records share PutRecords.
+  const forwarderClient: Pick<DisClient, 'putRecords'> = {
+    putRecords: (input) =>
+      sink.put({
+        target: { name: input.streamName, disStream: input.streamName, streamId: input.streamId },
+        entries: input.records,
+        deadline: input.deadline,
+      }),
+  };
   const streams = recordsStreams(config.streams);
-  const forwarder = composeForwarder(config, stores.spoolRedis, dis.client, edges, metrics);
+  const forwarder = composeForwarder(config, stores.spoolRedis, forwarderClient, edges, metrics);
   const { redis } = stores;
   const app = createApp({
     logger: edges.logger,

@@ -190,6 +190,18 @@ const spoolSection = z.strictObject({
   dead_letter_max_entries: positiveInt(100_000_000).default(100_000),
 });
 
+const ingestSection = z.strictObject({
+  batching: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** 0 = coalesce what is queued by the next turn of the event loop (setImmediate). */
+      linger_ms: z.number().int().min(0).max(1000).default(0),
+      max_in_flight: positiveInt(64).default(8),
+      max_queued_records: positiveInt(10_000_000).default(20_000),
+    })
+    .prefault({}),
+});
+
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, {
   error: 'must be an HTTP header name',
 });
@@ -240,6 +252,7 @@ export const fileSchema = z.strictObject({
   idempotency: idempotencySection.prefault({}),
   webhooks: webhooksSection.prefault({}),
   spool: spoolSection.prefault({}),
+  ingest: ingestSection.prefault({}),
 });
 
 export type FileConfig = z.output<typeof fileSchema>;
@@ -255,4 +268,5 @@ export const FILE_SECTIONS: readonly FileSection[] = [
   'idempotency',
   'webhooks',
   'spool',
+  'ingest',
 ];

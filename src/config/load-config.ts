@@ -105,6 +105,7 @@ export function loadConfig(env: Env, readFile: ReadFile): LoadConfigResult {
     idempotency: parse('idempotency', shape.idempotency),
     webhooks: parse('webhooks', shape.webhooks),
     spool: parse('spool', shape.spool),
+    ingest: parse('ingest', shape.ingest),
   };
   // A file that could not be read says nothing about what is missing from it: stop at its problems.
   if (fileDocument === undefined) return { ok: false, problems };
@@ -138,7 +139,8 @@ export function loadConfig(env: Env, readFile: ReadFile): LoadConfigResult {
     limits === undefined ||
     file.idempotency === undefined ||
     sources === undefined ||
-    spool === undefined
+    spool === undefined ||
+    file.ingest === undefined
   ) {
     return { ok: false, problems: problems.length > 0 ? problems : ['configuration incomplete'] };
   }
@@ -157,6 +159,14 @@ export function loadConfig(env: Env, readFile: ReadFile): LoadConfigResult {
       idempotency: { ttlS: file.idempotency.ttl_s },
       webhooks: { sources },
       spool,
+      ingest: {
+        batching: {
+          enabled: file.ingest.batching.enabled,
+          lingerMs: file.ingest.batching.linger_ms,
+          maxInFlight: file.ingest.batching.max_in_flight,
+          maxQueuedRecords: file.ingest.batching.max_queued_records,
+        },
+      },
     },
   };
 }

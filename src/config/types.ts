@@ -186,6 +186,19 @@ export interface WebhookSourceConfig {
   readonly hmac?: HmacProfileConfig;
 }
 
+/** Micro-batching of PutRecords per DIS stream (design.md §5). */
+export interface IngestConfig {
+  readonly batching: {
+    readonly enabled: boolean;
+    /** 0: flush on the next turn of the event loop; more trades latency for fewer DIS calls. */
+    readonly lingerMs: number;
+    /** PutRecords calls per DIS stream in flight at once. */
+    readonly maxInFlight: number;
+    /** Records waiting per DIS stream before new requests get 503. */
+    readonly maxQueuedRecords: number;
+  };
+}
+
 /** The async path: Redis Streams spool, forwarder and receipts. */
 export interface SpoolConfig {
   /** Unsent entries per DIS stream; a full spool answers 503. */
@@ -215,4 +228,5 @@ export interface Config {
   readonly idempotency: { readonly ttlS: number };
   readonly webhooks: { readonly sources: Readonly<Record<string, WebhookSourceConfig>> };
   readonly spool: SpoolConfig;
+  readonly ingest: IngestConfig;
 }

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 // Graceful drain behind a load balancer (design.md §7): readiness goes 503 at once, the instance keeps
 // serving for `delayMs` while the load balancer notices, then stops accepting; answers during the drain
@@ -27,6 +27,13 @@ export interface Shutdown extends DrainState {
 
 export function createShutdown(options: ShutdownOptions): Shutdown {
   let draining = false;
+  // Answers still being worked on when the drain starts must close their connection too: the
+  // middleware only sees requests that arrive later.
+  const open = new Set<ServerResponse>();
+  options.server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    open.add(res);
+    res.once('close', () => open.delete(res));
+  });
   let finished = false;
   const finish = (code: number): void => {
     if (finished) return;
@@ -64,6 +71,7 @@ export function createShutdown(options: ShutdownOptions): Shutdown {
         return;
       }
       draining = true;
+      for (const res of open) if (!res.headersSent) res.setHeader('Connection', 'close');
       const delayMs = beginOptions.skipDelay === true ? 0 : options.delayMs;
       options.log(`${reason}: draining (delay ${delayMs} ms, deadline ${options.timeoutMs} ms)`);
       const deadline = setTimeout(() => {

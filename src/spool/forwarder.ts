@@ -30,7 +30,7 @@ export interface ForwarderEvents {
 export interface ForwarderOptions {
   /** A template: each stream gets its own duplicate connection, since its reads block. */
   readonly redis: RedisClient;
-  readonly client: DisClient;
+  readonly client: Pick<DisClient, 'putRecords'>;
   readonly streams: readonly { readonly disStream: string; readonly streamId?: string }[];
   /** Unique per instance, e.g. hostname-pid-random. */
   readonly consumer: string;

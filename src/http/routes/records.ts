@@ -3,7 +3,6 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { TokenVerifier } from '../../auth/jwt-verifier.ts';
 import { authorizeStream, type Principal } from '../../auth/principal.ts';
 import type { PutRecordsOutcome, RecordVerdict } from '../../dis/client.ts';
-import { DisCircuitOpenError } from '../../dis/errors.ts';
 import { STREAM_NAME } from '../../dis/wire.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { IdempotencyStore, StoredAnswer } from '../../idempotency/types.ts';
@@ -14,6 +13,7 @@ import type { RateLimiter } from '../../ratelimit/types.ts';
 import { toSpoolRecord } from '../../spool/entry.ts';
 import type { Spool } from '../../spool/spool.ts';
 import { parseJsonRecords, parseNdjsonRecords } from '../parse/records-body.ts';
+import { ingestUnavailable } from '../ingest-errors.ts';
 import { parsePrefer } from '../prefer.ts';
 
 export interface RecordsStream {
@@ -323,13 +323,8 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
         );
       } catch (error) {
         if (started !== undefined) await options.idempotency.release(started);
-        if (error instanceof DisCircuitOpenError) {
-          throw new AppError('ERR_DIS_UNAVAILABLE', {
-            detail: 'DIS calls are suspended; nothing was written',
-            headers: { 'Retry-After': retryAfterSeconds(error.retryAfterMs) },
-            cause: error,
-          });
-        }
+        const unavailable = ingestUnavailable(error);
+        if (unavailable !== undefined) throw unavailable;
         throw error;
       }
       if (answer instanceof AppError) {

@@ -1,6 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { WebhookSourceConfig } from '../../config/types.ts';
-import { DisCircuitOpenError } from '../../dis/errors.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { Ingest } from '../../ingest/ingest.ts';
 import { classifyOutcome } from '../../ingest/outcome.ts';
@@ -12,6 +11,7 @@ import {
 } from '../../webhooks/envelope.ts';
 import { ReplayGuardUnavailable, type ReplayGuard } from '../../webhooks/replay-guard.ts';
 import type { WebhookVerifier } from '../../webhooks/types.ts';
+import { ingestUnavailable } from '../ingest-errors.ts';
 import type { RecordsStream } from './records.ts';
 
 // POST /v1/webhooks/{source}: size limit, signature over the raw bytes, replay guard, envelope, then
@@ -161,12 +161,8 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
       });
     } catch (error) {
       await release();
-      if (error instanceof DisCircuitOpenError) {
-        throw new AppError('ERR_DIS_UNAVAILABLE', {
-          headers: { 'Retry-After': String(Math.ceil(error.retryAfterMs / 1000)) },
-          cause: error,
-        });
-      }
+      const unavailable = ingestUnavailable(error);
+      if (unavailable !== undefined) throw unavailable;
       throw error;
     }
   }

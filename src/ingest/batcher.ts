@@ -1,0 +1,202 @@
+import type { DisClient, PutRecordsOutcome, RecordVerdict } from '../dis/client.ts';
+import { base64RawLength } from '../dis/chunk.ts';
+import type { PutRecordsRequestEntry } from '../dis/wire.ts';
+import type { PutRequest, RecordSink } from './ingest.ts';
+
+// Micro-batching per DIS stream (design.md §5): records of concurrent requests are coalesced into one
+// PutRecords, flushed at the record limit, the byte limit, or the linger (0 = the next turn of the
+// event loop, which coalesces only what is already queued and adds no latency). Each caller gets back
+// exactly its own verdicts, in its own order.
+
+export interface BatcherOptions {
+  readonly client: Pick<DisClient, 'putRecords'>;
+  /** 0: flush with setImmediate; more: wait up to this long for more records. */
+  readonly lingerMs: number;
+  readonly maxRecords: number;
+  /** Raw bytes per flush. */
+  readonly maxBytes: number;
+  /** PutRecords calls per DIS stream in flight at once. */
+  readonly maxInFlight: number;
+  /** Records waiting per DIS stream; past it new requests are refused at once. */
+  readonly maxQueuedRecords: number;
+  readonly now: () => number;
+}
+
+/** The queue of a DIS stream is full: the caller should answer 503 with Retry-After. */
+export class BatcherOverloadedError extends Error {
+  readonly retryAfterMs: number;
+
+  constructor(retryAfterMs: number) {
+    super('too many records are waiting for DIS');
+    this.name = 'BatcherOverloadedError';
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+interface Waiter {
+  readonly entries: readonly PutRecordsRequestEntry[];
+  readonly bytes: number;
+  readonly deadline: number;
+  readonly resolve: (outcome: PutRecordsOutcome) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface StreamQueue {
+  readonly streamName: string;
+  readonly streamId: string | undefined;
+  readonly waiting: Waiter[];
+  records: number;
+  bytes: number;
+  inFlight: number;
+  scheduled:
+    | { readonly kind: 'immediate'; readonly handle: NodeJS.Immediate }
+    | { readonly kind: 'timer'; readonly handle: NodeJS.Timeout }
+    | undefined;
+}
+
+/** Margin kept between a flush and the earliest waiting deadline. */
+const DEADLINE_MARGIN_MS = 20;
+
+function sliceOutcome(outcome: PutRecordsOutcome, from: number, count: number): PutRecordsOutcome {
+  const verdicts: RecordVerdict[] = outcome.verdicts.slice(from, from + count);
+  let failedCount = 0;
+  for (const verdict of verdicts) if (verdict.status === 'failed') failedCount += 1;
+  // Requests and possible duplicates belong to the shared call; metrics count them at the client.
+  return { verdicts, failedCount, requests: outcome.requests, possibleDuplicates: 0 };
+}
+
+export interface Batcher extends RecordSink {
+  /** Records waiting per DIS stream (for tests and metrics). */
+  readonly queued: () => number;
+}
+
+export function createBatcher(options: BatcherOptions): Batcher {
+  const queues = new Map<string, StreamQueue>();
+
+  const queueFor = (streamName: string, streamId: string | undefined): StreamQueue => {
+    const key = `${streamName}\u0000${streamId ?? ''}`;
+    let queue = queues.get(key);
+    if (queue === undefined) {
+      queue = {
+        streamName,
+        streamId,
+        waiting: [],
+        records: 0,
+        bytes: 0,
+        inFlight: 0,
+        scheduled: undefined,
+      };
+      queues.set(key, queue);
+    }
+    return queue;
+  };
+
+  const cancelSchedule = (queue: StreamQueue): void => {
+    const { scheduled } = queue;
+    if (scheduled === undefined) return;
+    if (scheduled.kind === 'immediate') clearImmediate(scheduled.handle);
+    else clearTimeout(scheduled.handle);
+    queue.scheduled = undefined;
+  };
+
+  /** Takes whole requests off the queue up to the limits; one request larger than them goes alone. */
+  const takeBatch = (queue: StreamQueue): Waiter[] => {
+    const batch: Waiter[] = [];
+    let records = 0;
+    let bytes = 0;
+    while (queue.waiting.length > 0) {
+      const next = queue.waiting[0];
+      if (next === undefined) break;
+      const fits =
+        records + next.entries.length <= options.maxRecords &&
+        bytes + next.bytes <= options.maxBytes;
+      if (batch.length > 0 && !fits) break;
+      batch.push(next);
+      queue.waiting.shift();
+      records += next.entries.length;
+      bytes += next.bytes;
+    }
+    queue.records -= records;
+    queue.bytes -= bytes;
+    return batch;
+  };
+
+  const send = async (queue: StreamQueue, batch: readonly Waiter[]): Promise<void> => {
+    const entries: PutRecordsRequestEntry[] = [];
+    let deadline = Number.POSITIVE_INFINITY;
+    for (const waiter of batch) {
+      for (const entry of waiter.entries) entries.push(entry);
+      deadline = Math.min(deadline, waiter.deadline);
+    }
+    queue.inFlight += 1;
+    try {
+      const outcome = await options.client.putRecords({
+        streamName: queue.streamName,
+        streamId: queue.streamId,
+        records: entries,
+        deadline,
+      });
+      let offset = 0;
+      for (const waiter of batch) {
+        waiter.resolve(sliceOutcome(outcome, offset, waiter.entries.length));
+        offset += waiter.entries.length;
+      }
+    } catch (error) {
+      for (const waiter of batch) waiter.reject(error);
+    } finally {
+      queue.inFlight -= 1;
+      if (queue.waiting.length > 0) flush(queue);
+    }
+  };
+
+  /** Sends as many batches as the in-flight cap allows; the rest waits for a call to finish. */
+  const flush = (queue: StreamQueue): void => {
+    cancelSchedule(queue);
+    while (queue.waiting.length > 0 && queue.inFlight < options.maxInFlight) {
+      void send(queue, takeBatch(queue));
+    }
+  };
+
+  const schedule = (queue: StreamQueue): void => {
+    const full = queue.records >= options.maxRecords || queue.bytes >= options.maxBytes;
+    const earliest = queue.waiting.reduce((min, w) => Math.min(min, w.deadline), Infinity);
+    const deadlineNear = earliest - options.now() <= options.lingerMs + DEADLINE_MARGIN_MS;
+    if ((full || deadlineNear) && queue.inFlight < options.maxInFlight) {
+      flush(queue);
+      return;
+    }
+    if (queue.scheduled !== undefined) return;
+    const run = (): void => {
+      queue.scheduled = undefined;
+      flush(queue);
+    };
+    queue.scheduled =
+      options.lingerMs === 0
+        ? { kind: 'immediate', handle: setImmediate(run) }
+        : { kind: 'timer', handle: setTimeout(run, options.lingerMs) };
+  };
+
+  return {
+    queued: () => [...queues.values()].reduce((sum, q) => sum + q.records, 0),
+    put: (request: PutRequest) => {
+      const queue = queueFor(request.target.disStream, request.target.streamId);
+      if (queue.records + request.entries.length > options.maxQueuedRecords) {
+        return Promise.reject(new BatcherOverloadedError(1000));
+      }
+      let bytes = 0;
+      for (const entry of request.entries) bytes += base64RawLength(entry.data);
+      return new Promise<PutRecordsOutcome>((resolve, reject) => {
+        queue.waiting.push({
+          entries: request.entries,
+          bytes,
+          deadline: request.deadline,
+          resolve,
+          reject,
+        });
+        queue.records += request.entries.length;
+        queue.bytes += bytes;
+        schedule(queue);
+      });
+    },
+  };
+}

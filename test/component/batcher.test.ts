@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { PutRecordsOutcome } from '../../src/dis/client.ts';
+import {
+  BatcherOverloadedError,
+  createBatcher,
+  type BatcherOptions,
+} from '../../src/ingest/batcher.ts';
+import {
+  startClientAndEmulator,
+  uniqueEntries,
+  uniqueStreamName,
+  type ClientAndEmulator,
+} from '../helpers/dis-fixtures.ts';
+
+describe('micro-batching per DIS stream', () => {
+  let env: ClientAndEmulator;
+  let stream: string;
+  before(async () => {
+    env = await startClientAndEmulator({ throttling: false });
+    stream = uniqueStreamName('batch');
+    await env.client.createStream({ stream_name: stream, partition_count: 2 });
+  });
+  after(() => env.close());
+
+  const batcher = (overrides: Partial<BatcherOptions> = {}) =>
+    createBatcher({
+      client: env.client,
+      lingerMs: 0,
+      maxRecords: 500,
+      maxBytes: 4 * 1024 * 1024,
+      maxInFlight: 4,
+      maxQueuedRecords: 10_000,
+      now: Date.now,
+      ...overrides,
+    });
+  const putCalls = () => env.emulator.state.stats.requests.PutRecords ?? 0;
+  const put = (b: ReturnType<typeof batcher>, entries: { data: string }[], deadlineMs = 5000) =>
+    b.put({ target: { name: 'x', disStream: stream }, entries, deadline: Date.now() + deadlineMs });
+
+  function storedBySequence(): Map<string, string> {
+    return new Map(
+      env.emulator.state
+        .records(stream)
+        .flatMap((p) =>
+          p.records.map((r) => [
+            `${p.partitionId}/${String(r.sequenceNumber)}`,
+            r.data.toString('base64'),
+          ]),
+        ),
+    );
+  }
+
+  function assertOwnVerdicts(outcome: PutRecordsOutcome, entries: { data: string }[]): void {
+    const stored = storedBySequence();
+    assert.equal(outcome.verdicts.length, entries.length);
+    outcome.verdicts.forEach((v, i) => {
+      assert.ok(v.status === 'ok');
+      assert.equal(
+        stored.get(`${v.partitionId}/${v.sequenceNumber}`),
+        entries[i]?.data,
+        `record ${i}`,
+      );
+    });
+  }
+
+  it('coalesces concurrent requests into one PutRecords and gives each caller exactly its own verdicts', async () => {
+    const b = batcher();
+    const requests = Array.from({ length: 50 }, () => uniqueEntries(3));
+    const before = putCalls();
+    const outcomes = await Promise.all(requests.map((entries) => put(b, entries)));
+    assert.equal(putCalls() - before, 1, '50 concurrent requests, one DIS call');
+    outcomes.forEach((o, i) => {
+      assertOwnVerdicts(o, requests[i] ?? []);
+    });
+  });
+
+  it('flushes at the record limit and caps DIS calls in flight', async () => {
+    env.emulator.faults.setLatency(100);
+    try {
+      const b = batcher({ maxRecords: 10, maxInFlight: 2 });
+      const requests = Array.from({ length: 12 }, () => uniqueEntries(5));
+      const before = putCalls();
+      const started = Date.now();
+      const outcomes = await Promise.all(requests.map((entries) => put(b, entries)));
+      const elapsed = Date.now() - started;
+      assert.equal(putCalls() - before, 6, '60 records in batches of 10');
+      assert.ok(elapsed >= 250, `two at a time: three rounds of 100 ms (${elapsed} ms)`);
+      outcomes.forEach((o, i) => {
+        assertOwnVerdicts(o, requests[i] ?? []);
+      });
+    } finally {
+      env.emulator.faults.clear();
+    }
+  });
+
+  it('with a linger, waits for more records; a caller whose deadline is near is flushed at once', async () => {
+    const b = batcher({ lingerMs: 200 });
+    const before = putCalls();
+    const first = put(b, uniqueEntries(1));
+    await new Promise((r) => setTimeout(r, 50));
+    const second = put(b, uniqueEntries(1));
+    await Promise.all([first, second]);
+    assert.equal(putCalls() - before, 1, 'both in one call after the linger');
+
+    const urgent = Date.now();
+    await put(b, uniqueEntries(1), 100);
+    assert.ok(Date.now() - urgent < 150, 'a deadline inside the linger flushes now');
+  });
+
+  it('keeps per-record retries: records DIS throttles are resent and each caller sees its final verdicts', async () => {
+    env.emulator.faults.failRecords({
+      share: 0.5,
+      errorCode: 'DIS.4303',
+      errorMessage: 'Exceeded traffic control limit.',
+    });
+    try {
+      const b = batcher();
+      const requests = Array.from({ length: 10 }, () => uniqueEntries(4));
+      const outcomes = await Promise.all(requests.map((entries) => put(b, entries, 10_000)));
+      outcomes.forEach((o, i) => {
+        assertOwnVerdicts(o, requests[i] ?? []);
+      });
+    } finally {
+      env.emulator.faults.clear();
+    }
+  });
+
+  it('refuses new requests at once when too many records wait, and loses none it accepted', async () => {
+    env.emulator.faults.setLatency(200);
+    try {
+      const b = batcher({ maxQueuedRecords: 20, maxInFlight: 1, maxRecords: 10 });
+      const accepted = [put(b, uniqueEntries(10)), put(b, uniqueEntries(10))];
+      const more: Promise<PutRecordsOutcome>[] = [];
+      // The first batch is in flight; 10 wait; 10 more fit, 11 would not.
+      more.push(put(b, uniqueEntries(10)));
+      await assert.rejects(put(b, uniqueEntries(11)), BatcherOverloadedError);
+      const outcomes = await Promise.all([...accepted, ...more]);
+      for (const o of outcomes) assert.equal(o.failedCount, 0);
+    } finally {
+      env.emulator.faults.clear();
+    }
+  });
+});
