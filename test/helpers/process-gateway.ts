@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
-const LISTENING = /listening on (http:\/\/\S+)/;
+const LISTENING = /listening on (http:\/\/[^\s"]+)/;
 
 // If this process dies without stopping its gateways (crash, runner timeout, SIGKILL) the 'exit'
 // hook does not run; this sibling notices within half a second and kills the orphan. It leaves
