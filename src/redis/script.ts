@@ -6,9 +6,10 @@ export interface ScriptDefinition {
   readonly lua: string;
 }
 
+/** Buffers go to Redis unchanged (raw record bytes). */
 export type RunScript = (
   keys: readonly string[],
-  args: readonly (string | number)[],
+  args: readonly (string | number | Buffer)[],
 ) => Promise<unknown>;
 
 /**

@@ -6,7 +6,6 @@ import { defineScript } from '../redis/script.ts';
 import { toRecordFields, type SpoolRecord } from './entry.ts';
 import { createSpoolKeys, isReceiptId } from './keys.ts';
 import { parseReceiptHash, type Receipt } from './receipt.ts';
-import { defineBinaryScript } from './binary-script.ts';
 import { readSpoolStats, type SpoolStats } from './stats.ts';
 
 export interface SpoolAppend {
@@ -101,7 +100,7 @@ export function createSpool(options: SpoolOptions): Spool {
   const randomId = options.randomId ?? randomUUID;
   const ttlMs = Math.max(1, Math.round(options.receiptTtlS * 1000));
   const fullRetryAfterS = options.fullRetryAfterS ?? 5;
-  const appendScript = defineBinaryScript(redis, APPEND);
+  const appendScript = defineScript(redis, APPEND);
   const createReceipt = defineScript(redis, CREATE_RECEIPT);
   // ioredis knows its own topology; a Cluster client refuses multi-slot scripts.
   const cluster = redis.isCluster;
