@@ -149,19 +149,31 @@ export function createBatcher(options: BatcherOptions): Batcher {
     }
   };
 
-  /** Sends as many batches as the in-flight cap allows; the rest waits for a call to finish. */
+  const mustGoNow = (queue: StreamQueue): boolean => {
+    if (queue.records >= options.maxRecords || queue.bytes >= options.maxBytes) return true;
+    const earliest = queue.waiting.reduce((min, w) => Math.min(min, w.deadline), Infinity);
+    return earliest - options.now() <= options.lingerMs + DEADLINE_MARGIN_MS;
+  };
+
+  /**
+   * Sends what is queued. While a call for the stream is in flight, records keep gathering and go
+   * with the next one, as soon as it returns; a second call starts only for a full batch or a
+   * caller whose deadline is near, up to the in-flight cap. So batches grow with the load and with
+   * DIS's latency, and nothing waits on a timer.
+   */
   const flush = (queue: StreamQueue): void => {
     cancelSchedule(queue);
-    while (queue.waiting.length > 0 && queue.inFlight < options.maxInFlight) {
+    while (
+      queue.waiting.length > 0 &&
+      queue.inFlight < options.maxInFlight &&
+      (queue.inFlight === 0 || mustGoNow(queue))
+    ) {
       void send(queue, takeBatch(queue));
     }
   };
 
   const schedule = (queue: StreamQueue): void => {
-    const full = queue.records >= options.maxRecords || queue.bytes >= options.maxBytes;
-    const earliest = queue.waiting.reduce((min, w) => Math.min(min, w.deadline), Infinity);
-    const deadlineNear = earliest - options.now() <= options.lingerMs + DEADLINE_MARGIN_MS;
-    if ((full || deadlineNear) && queue.inFlight < options.maxInFlight) {
+    if (mustGoNow(queue) && queue.inFlight < options.maxInFlight) {
       flush(queue);
       return;
     }

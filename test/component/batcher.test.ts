@@ -75,6 +75,28 @@ describe('micro-batching per DIS stream', () => {
     });
   });
 
+  it('while a call is in flight, records gather and go together as soon as it returns', async () => {
+    env.emulator.faults.setLatency(100);
+    try {
+      const b = batcher();
+      const before = putCalls();
+      const first = put(b, uniqueEntries(1));
+      await new Promise((r) => setTimeout(r, 20));
+      const later = Array.from({ length: 10 }, () => uniqueEntries(2));
+      const outcomes = await Promise.all([first, ...later.map((entries) => put(b, entries))]);
+      assert.equal(
+        putCalls() - before,
+        2,
+        'the first call, then one with everything that gathered',
+      );
+      outcomes.slice(1).forEach((o, i) => {
+        assertOwnVerdicts(o, later[i] ?? []);
+      });
+    } finally {
+      env.emulator.faults.clear();
+    }
+  });
+
   it('flushes at the record limit and caps DIS calls in flight', async () => {
     env.emulator.faults.setLatency(100);
     try {
