@@ -1,0 +1,68 @@
+import type { BenchArgs } from './args.ts';
+import type { GatewayVariant } from './gateway-setup.ts';
+import type { LoadRequest } from './load-protocol.ts';
+import { measureWindow, type Observers } from './measure.ts';
+import {
+  formatProfile,
+  monotonicMicros,
+  newestProfile,
+  summarizeProfile,
+  type ProfileSummary,
+} from './profile-summary.ts';
+import type { Rig } from './services.ts';
+
+// `--profile`: a separate gateway started with `node --cpu-prof`, warmed up and held under the
+// single-event closed loop for one repetition, then stopped with SIGTERM so that V8 writes the
+// profile on exit. Its figures are not used elsewhere: profiling slows it down.
+
+export interface ProfileOutcome {
+  readonly reqPerS: number;
+  readonly summary: ProfileSummary | undefined;
+  readonly note: string;
+  readonly text: string;
+}
+
+export interface ProfileOptions {
+  readonly rig: Rig;
+  readonly variant: GatewayVariant;
+  readonly observers: Observers;
+  readonly request: LoadRequest;
+  readonly args: BenchArgs;
+  readonly root: string;
+  readonly dir: string;
+  readonly log: (line: string) => void;
+}
+
+export async function runProfile(options: ProfileOptions): Promise<ProfileOutcome> {
+  const { rig, observers, args } = options;
+  const startedAt = Date.now();
+  const started = await rig.startGateway(options.variant, 'gateway-profile', [
+    '--cpu-prof',
+    `--cpu-prof-dir=${options.dir}`,
+  ]);
+  if (!('service' in started)) {
+    return { reqPerS: Number.NaN, summary: undefined, note: started.reason, text: started.reason };
+  }
+  const { service } = started;
+  const target = { label: 'gateway-profile', url: service.url, pid: service.pid };
+  options.log(`\nprofile: single event, closed loop, ${args.durationS} s on ${service.url}`);
+  const closed = { request: options.request, connections: args.connections, rate: undefined };
+  if (args.warmupS > 0)
+    await observers.load.run({ ...closed, url: service.url, durationS: args.warmupS });
+  const startUs = monotonicMicros();
+  const window = await measureWindow(observers, target, { ...closed, durationS: args.durationS });
+  const endUs = monotonicMicros();
+  await service.stop(15_000);
+  const file = newestProfile(options.dir, startedAt);
+  const summary =
+    file === undefined ? undefined : summarizeProfile(file, options.root, 15, { startUs, endUs });
+  const note =
+    `gateway under --cpu-prof did ${window.reqPerS.toFixed(0)} req/s (single, closed loop, ` +
+    `profiling overhead included); ${file === undefined ? 'no profile was written' : `profile ${file}`}`;
+  return {
+    reqPerS: window.reqPerS,
+    summary,
+    note,
+    text: summary === undefined ? note : formatProfile(summary),
+  };
+}
