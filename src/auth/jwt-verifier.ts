@@ -24,6 +24,14 @@ export interface JwtVerifierOptions {
   readonly jwksRefreshIntervalMs?: number | undefined;
   /** Refetch the JWKS when the cached copy is older than this (default 10 min). */
   readonly jwksMaxAgeMs?: number | undefined;
+  /**
+   * Verified tokens kept by their exact string (default 10,000; 0 turns it off): a caller that
+   * reuses its token pays for signature verification once, not per request. An entry lives until
+   * the token would expire and never longer than `verifiedCacheTtlMs` (default 5 min). Tokens
+   * verified with JWKS keys are not cached.
+   */
+  readonly verifiedCacheSize?: number | undefined;
+  readonly verifiedCacheTtlMs?: number | undefined;
   readonly jwksTimeoutMs?: number | undefined;
   readonly jwksDispatcher?: Dispatcher | undefined;
   /** A failed JWKS fetch keeps the previous keys; report it here. */
@@ -168,9 +176,39 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     throw invalidTokenError(failure ?? 'no key fits the token');
   };
 
+  const cacheSize = options.verifiedCacheSize ?? 10_000;
+  const cacheTtlMs = options.verifiedCacheTtlMs ?? 5 * 60_000;
+  const verified = new Map<string, { readonly principal: Principal; readonly untilMs: number }>();
+
+  const remember = (
+    token: string,
+    principal: Principal,
+    exp: number,
+    iat: number | undefined,
+  ): void => {
+    if (cacheSize === 0) return;
+    // jsonwebtoken refuses from exp (or iat + max age) plus the tolerance on: stop before that.
+    const ageLimitS =
+      maxTokenAgeS === undefined || iat === undefined ? Infinity : iat + maxTokenAgeS;
+    const untilMs = Math.min(
+      (Math.min(exp, ageLimitS) + clockToleranceS) * 1000,
+      options.now() + cacheTtlMs,
+    );
+    if (verified.size >= cacheSize) {
+      const oldest = verified.keys().next();
+      if (oldest.done !== true) verified.delete(oldest.value);
+    }
+    verified.set(token, { principal, untilMs });
+  };
+
   return {
     authenticate: async (authorization) => {
       const token = extractBearerToken(authorization, maxTokenBytes);
+      const cached = verified.get(token);
+      if (cached !== undefined) {
+        if (options.now() < cached.untilMs) return cached.principal;
+        verified.delete(token);
+      }
       const header = decodeHeader(token, allowed);
       const keys = await keysFor(header);
       const nowS = Math.floor(options.now() / 1000);
@@ -186,7 +224,13 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
           throw invalidTokenError('iat missing or in the future');
         }
       }
-      return toPrincipal(claims.data, options.principalClaim, options.scopeClaim);
+      const principal = toPrincipal(claims.data, options.principalClaim, options.scopeClaim);
+      // Only tokens verified with configured keys: a JWKS key can be withdrawn at any refetch, and a
+      // cached token must stop working then as it would without the cache.
+      if (jwks === undefined || isSymmetric(header.algorithm)) {
+        remember(token, principal, claims.data.exp, claims.data.iat);
+      }
+      return principal;
     },
     close: async () => {
       await jwks?.close();
