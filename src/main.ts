@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { runSendWebhookCommand } from './cli/send-webhook-command.ts';
 import { runTokenCommand } from './cli/token-command.ts';
 import { runConfigCheck } from './config/check-command.ts';
@@ -97,9 +96,10 @@ async function runGateway(): Promise<void> {
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  const address = server.address() as AddressInfo;
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
   const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
-  const url = `http://${host}:${address.port}`;
+  const url = `http://${host}:${port}`;
   gateway.start();
   if (gateway.dev === undefined) logger.info({ url }, `dis-gateway listening on ${url}`);
   else printDevBanner(url, gateway.dev, Object.keys(config.streams));

@@ -1,3 +1,4 @@
+import { PARTITION_WRITE_LIMITS } from '../dis/wire.ts';
 import type { Limit, PrincipalLimits, RateLimitPolicy, StreamLimits } from './types.ts';
 
 export interface PrincipalLimitsConfig {
@@ -38,14 +39,6 @@ export interface RateLimitPolicyConfig {
  */
 export const PRINCIPAL_BURST_SECONDS = 2;
 export const STREAM_BURST_SECONDS = 1;
-
-const MIB = 1024 * 1024;
-
-/** DIS write limits per partition (dis-api.md §4: MB/s read as MiB/s, records/s). */
-export const PARTITION_WRITE_LIMITS = {
-  COMMON: { recordsPerS: 1000, bytesPerS: 1 * MIB },
-  ADVANCED: { recordsPerS: 2000, bytesPerS: 5 * MIB },
-} as const;
 
 export function createRateLimitPolicy(config: RateLimitPolicyConfig): RateLimitPolicy {
   // Built up front so a bad entry fails at startup, not on the first request that uses it.
@@ -108,9 +101,11 @@ function toPrincipalLimits(config: PrincipalLimitsConfig): PrincipalLimits {
 }
 
 function toStreamLimits(config: StreamLimitsConfig): StreamLimits {
+  // A stream's default follows DIS's own per-partition write limits, so callers meet our 429 first.
   const perPartition = PARTITION_WRITE_LIMITS[config.type];
-  const recordsPerS = config.limits?.recordsPerS ?? perPartition.recordsPerS * config.partitions;
-  const bytesPerS = config.limits?.bytesPerS ?? perPartition.bytesPerS * config.partitions;
+  const recordsPerS =
+    config.limits?.recordsPerS ?? perPartition.recordsPerSecond * config.partitions;
+  const bytesPerS = config.limits?.bytesPerS ?? perPartition.bytesPerSecond * config.partitions;
   return {
     records: limit(recordsPerS, config.limits?.burstRecords ?? recordsPerS * STREAM_BURST_SECONDS),
     bytes: limit(bytesPerS, config.limits?.burstBytes ?? bytesPerS * STREAM_BURST_SECONDS),
