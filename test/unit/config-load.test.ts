@@ -1,28 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig, type LoadConfigResult } from '../../src/config/load-config.ts';
-import type { Config } from '../../src/config/types.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
+import { expectConfig, expectProblems, filesFrom } from '../helpers/config-results.ts';
 
 const PROJECT_ID = '0123456789abcdef0123456789abcdef';
-
-/** A readFile over an in-memory map that fails like fs does for anything else. */
-function filesFrom(files: Readonly<Record<string, string>>): (path: string) => string {
-  return (path) => {
-    const text = files[path];
-    if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
-    return text;
-  };
-}
-
-function expectConfig(result: LoadConfigResult): Config {
-  if (!result.ok) assert.fail(`expected a config, got problems:\n${result.problems.join('\n')}`);
-  return result.config;
-}
-
-function expectProblems(result: LoadConfigResult): string[] {
-  if (result.ok) assert.fail('expected problems, got a config');
-  return result.problems;
-}
 
 // design.md §10's example, with a real project id.
 const DESIGN_EXAMPLE = `

@@ -2,29 +2,11 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { runConfigCheck } from '../../src/config/check-command.ts';
-import { loadConfig, type LoadConfigResult } from '../../src/config/load-config.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
+import { expectConfig, expectProblems, filesFrom } from '../helpers/config-results.ts';
 import { redactConfig } from '../../src/config/redact.ts';
-import type { Config } from '../../src/config/types.ts';
 
 const PROJECT_ID = 'fedcba9876543210fedcba9876543210';
-
-function filesFrom(files: Readonly<Record<string, string>>): (path: string) => string {
-  return (path) => {
-    const text = files[path];
-    if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
-    return text;
-  };
-}
-
-function expectConfig(result: LoadConfigResult): Config {
-  if (!result.ok) assert.fail(`expected a config, got problems:\n${result.problems.join('\n')}`);
-  return result.config;
-}
-
-function expectProblems(result: LoadConfigResult): string[] {
-  if (result.ok) assert.fail('expected problems, got a config');
-  return result.problems;
-}
 
 const REMOTE_DIS = {
   DIS_ENDPOINT: 'https://dis.cn-north-4.myhuaweicloud.com',

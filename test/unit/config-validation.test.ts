@@ -1,29 +1,11 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { loadConfig, type LoadConfigResult } from '../../src/config/load-config.ts';
-import type { Config } from '../../src/config/types.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
+import { expectConfig, expectProblems, filesFrom } from '../helpers/config-results.ts';
 
 const PROJECT_ID = 'aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb';
 const LONG_SECRET = 'a-jwt-secret-long-enough-for-hs256-0123456789';
-
-function filesFrom(files: Readonly<Record<string, string>>): (path: string) => string {
-  return (path) => {
-    const text = files[path];
-    if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
-    return text;
-  };
-}
-
-function expectConfig(result: LoadConfigResult): Config {
-  if (!result.ok) assert.fail(`expected a config, got problems:\n${result.problems.join('\n')}`);
-  return result.config;
-}
-
-function expectProblems(result: LoadConfigResult): string[] {
-  if (result.ok) assert.fail('expected problems, got a config');
-  return result.problems;
-}
 
 /** Problems of a dev-mode load of one YAML file (plus env). */
 function problemsOf(yaml: string, env: Readonly<Record<string, string>> = {}): string[] {
