@@ -15,7 +15,7 @@ import type {
 } from '../../src/idempotency/types.ts';
 import { closeRedis, createRedis, whenReady } from '../../src/redis/connect.ts';
 import type { RedisClient } from '../../src/redis/connect.ts';
-import { startRedis } from '../helpers/redis-server.ts';
+import { connectTestRedis, startRedis } from '../helpers/redis-server.ts';
 import type { RedisServer } from '../helpers/redis-server.ts';
 
 interface Subject {
@@ -167,12 +167,7 @@ describe('Redis idempotency store', () => {
 
   before(async () => {
     server = await startRedis();
-    redis = createRedis({
-      connection: { mode: 'standalone', url: server.url },
-      commandTimeoutMs: 1000,
-      connectTimeoutMs: 1000,
-    });
-    await whenReady(redis, 5000);
+    redis = await connectTestRedis(server, 1000);
   });
   after(async () => {
     await closeRedis(redis);

@@ -7,9 +7,9 @@ import { createRateLimitPolicy } from '../../src/ratelimit/policy.ts';
 import type { RateLimitPolicyConfig } from '../../src/ratelimit/policy.ts';
 import { createRedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
 import type { RateLimitInput } from '../../src/ratelimit/types.ts';
-import { closeRedis, createRedis, whenReady } from '../../src/redis/connect.ts';
+import { closeRedis } from '../../src/redis/connect.ts';
 import type { RedisClient } from '../../src/redis/connect.ts';
-import { startRedis } from '../helpers/redis-server.ts';
+import { connectTestRedis, startRedis } from '../helpers/redis-server.ts';
 import type { RedisServer } from '../helpers/redis-server.ts';
 
 const generous = { requestsPerS: 1e6, burst: 1e6, recordsPerS: 1e9, bytesPerS: 1e12 };
@@ -26,12 +26,7 @@ describe('Redis rate limiter', () => {
 
   before(async () => {
     server = await startRedis();
-    redis = createRedis({
-      connection: { mode: 'standalone', url: server.url },
-      commandTimeoutMs: 1000,
-      connectTimeoutMs: 1000,
-    });
-    await whenReady(redis, 5000);
+    redis = await connectTestRedis(server, 1000);
   });
   after(async () => {
     await closeRedis(redis);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DisClient } from '../../src/dis/client.ts';
-import { closeRedis, createRedis, whenReady, type RedisClient } from '../../src/redis/connect.ts';
+import { closeRedis, type RedisClient } from '../../src/redis/connect.ts';
 import { createForwarder, type ForwarderOptions } from '../../src/spool/forwarder.ts';
 import { createSpoolKeys } from '../../src/spool/keys.ts';
 import type { Receipt } from '../../src/spool/receipt.ts';
@@ -14,21 +14,8 @@ import {
   uniqueStreamName,
   type ClientAndEmulator,
 } from '../helpers/dis-fixtures.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+import { connectTestRedis, startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** Counts of what the forwarder reported. */
 function counters() {
@@ -49,12 +36,7 @@ describe('forwarder: spool to DIS', () => {
   let dis: ClientAndEmulator;
   before(async () => {
     server = await startRedis();
-    redis = createRedis({
-      connection: { mode: 'standalone', url: server.url },
-      commandTimeoutMs: 2000,
-      connectTimeoutMs: 1000,
-    });
-    await whenReady(redis, 5000);
+    redis = await connectTestRedis(server, 2000);
     dis = await startClientAndEmulator({ random: seededRandom(7) });
   });
   // Stopped after each test even when it fails, so no loop outlives its test.

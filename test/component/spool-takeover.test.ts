@@ -12,20 +12,7 @@ import {
   type ClientAndEmulator,
 } from '../helpers/dis-fixtures.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+import { waitFor } from '../helpers/wait.ts';
 
 function connect(server: RedisServer): RedisClient {
   return createRedis({

@@ -14,7 +14,7 @@ import {
 } from '../../src/webhooks/replay-guard.ts';
 import type { ReplayGuard } from '../../src/webhooks/replay-guard.ts';
 import { createWebhookVerifier } from '../../src/webhooks/verifier.ts';
-import { startRedis } from '../helpers/redis-server.ts';
+import { connectTestRedis, startRedis } from '../helpers/redis-server.ts';
 import type { RedisServer } from '../helpers/redis-server.ts';
 
 /** The behaviour both guards promise; each test uses its own source name. */
@@ -104,12 +104,7 @@ describe('Redis replay guard', () => {
 
   before(async () => {
     server = await startRedis();
-    redis = createRedis({
-      connection: { mode: 'standalone', url: server.url },
-      commandTimeoutMs: 1000,
-      connectTimeoutMs: 1000,
-    });
-    await whenReady(redis, 5000);
+    redis = await connectTestRedis(server, 1000);
   });
   after(async () => {
     await closeRedis(redis);

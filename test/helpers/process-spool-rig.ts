@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
@@ -215,21 +214,7 @@ export async function startSpoolRig(t: Cleanup, options: SpoolRigOptions): Promi
   };
 }
 
-/** Polls `probe` every 25 ms until it returns a value; fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${String(timeoutMs)} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
+export { waitFor } from './wait.ts';
 
 /** Runs `work` over `items` with at most `limit` at a time; results in input order. */
 export async function mapLimit<T, R>(

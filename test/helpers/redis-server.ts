@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRedis, whenReady, type RedisClient } from '../../src/redis/connect.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RedisServer {
@@ -213,4 +214,18 @@ async function waitUntilClosed(port: number): Promise<void> {
     if (!open) return;
     await sleep(20);
   }
+}
+
+/** A gateway-style connection to a test server, ready for commands. */
+export async function connectTestRedis(
+  server: RedisServer,
+  commandTimeoutMs = 2000,
+): Promise<RedisClient> {
+  const redis = createRedis({
+    connection: { mode: 'standalone', url: server.url },
+    commandTimeoutMs,
+    connectTimeoutMs: 1000,
+  });
+  await whenReady(redis, 5000);
+  return redis;
 }
