@@ -131,7 +131,17 @@ export function createTransport(options: TransportOptions): Transport {
     send: async (request) => {
       const remaining =
         request.deadline === undefined ? undefined : Math.max(1, request.deadline - options.now());
-      const signal = remaining === undefined ? undefined : AbortSignal.timeout(remaining);
+      // A timer cleared when the answer is in, not AbortSignal.timeout: that one stays armed for
+      // the whole remaining deadline (seconds) and keeps the signal and the request it is tied to
+      // alive past young-generation collections (seen in --trace-gc as promoted garbage).
+      const abort = remaining === undefined ? undefined : new AbortController();
+      const timer =
+        abort === undefined
+          ? undefined
+          : setTimeout(() => {
+              abort.abort();
+            }, remaining);
+      const signal = abort?.signal;
       let response: Dispatcher.ResponseData;
       let text: string;
       try {
@@ -151,6 +161,8 @@ export function createTransport(options: TransportOptions): Transport {
         text = await response.body.text();
       } catch (error) {
         throw toTransportError(error, signal?.aborted ?? false);
+      } finally {
+        clearTimeout(timer);
       }
       if (response.statusCode >= 200 && response.statusCode < 300) {
         return { status: response.statusCode, headers: response.headers, text };
