@@ -101,8 +101,11 @@ async function runGateway(): Promise<void> {
   const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
   const url = `http://${host}:${port}`;
   gateway.start();
-  if (gateway.dev === undefined) logger.info({ url }, `dis-gateway listening on ${url}`);
-  else printDevBanner(url, gateway.dev, Object.keys(config.streams));
+  if (gateway.dev === undefined) {
+    logger.info({ url }, `dis-gateway listening on ${url}`);
+    // Supervisors and tests wait for this line: it does not wait for the log buffer to fill.
+    logger.flush();
+  } else printDevBanner(url, gateway.dev, Object.keys(config.streams));
 
   const shutdown = createShutdown({
     server,

@@ -21,9 +21,16 @@ export const REDACT_PATHS = [
   'sk',
 ];
 
+/**
+ * stdout in production: asynchronous, lines gathered into writes of at least 4 KiB and flushed at
+ * least every 250 ms (and synchronously on exit). One write per request line cost a thread-pool
+ * round trip each in the profile at 2,000 req/s; a log line may now reach stdout up to 250 ms late.
+ */
+export const STDOUT_DESTINATION = { sync: false, minLength: 4096, periodicFlush: 250 } as const;
+
 export interface LoggerOptions {
   readonly level: string;
-  /** Where lines go; by default stdout through an asynchronous destination. */
+  /** Where lines go; by default stdout through STDOUT_DESTINATION. */
   readonly destination?: pino.DestinationStream | undefined;
 }
 
@@ -36,7 +43,7 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label: string) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ sync: false }),
+    options.destination ?? pino.destination(STDOUT_DESTINATION),
   );
 }
 
