@@ -1,5 +1,4 @@
 import express, { type Express } from 'express';
-import helmet from 'helmet';
 import {
   notFound,
   problemHandler,
@@ -9,6 +8,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { requestId } from './middleware/request-id.ts';
+import { securityHeaders } from './middleware/security-headers.ts';
 import { healthRoutes, type HealthOptions } from './routes/health.ts';
 import { OPENAPI_DOCUMENT } from './openapi.ts';
 import { receiptsRoute } from './routes/receipts.ts';
@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps): Express {
       next();
     });
   }
-  app.use(helmet());
+  app.use(securityHeaders());
 
   app.use(
     healthRoutes({
