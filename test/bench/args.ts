@@ -2,6 +2,8 @@
 // check by hand). Unknown flags are refused rather than ignored: a typo must not silently turn a
 // 10-minute soak into a full benchmark.
 
+import { GATEWAY_VARIANTS } from './gateway-setup.ts';
+
 export interface BenchArgs {
   /** Seconds per measured repetition. */
   readonly durationS: number;
@@ -16,6 +18,10 @@ export interface BenchArgs {
   readonly soakS: number | undefined;
   /** Also capture a CPU profile of a gateway under the single-event closed-loop load. */
   readonly profile: boolean;
+  /** Which gateway variant `--profile` profiles (a label of GATEWAY_VARIANTS). */
+  readonly profileVariant: string;
+  /** Open-loop rate for the profile run; undefined: the closed loop. */
+  readonly profileRate: number | undefined;
   readonly quick: boolean;
   /** What answers PutRecords: a minimal upstream (default) or the full DIS emulator. */
   readonly upstream: 'minimal' | 'emulator';
@@ -29,6 +35,7 @@ export type ParsedArgs =
 
 export const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--repetitions N] [--warmup S]
                       [--connections N] [--rate R] [--only a,b] [--soak S] [--profile]
+                      [--profile-variant LABEL] [--profile-rate R]
                       [--upstream minimal|emulator] [--pacer paced|autocannon]
   --quick          1 x 3 s per cell after a 1 s warm-up (a smoke run)
   --duration S     seconds per repetition (default 10, max 120)
@@ -40,6 +47,12 @@ export const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--repeti
   --soak S         soak S seconds (max 3600) at half the measured single-event maximum instead
                    of the full benchmark
   --profile        also profile a separate gateway under the single-event closed loop
+  --profile-variant LABEL
+                   the gateway variant --profile runs: gateway (default), gateway-batching-off
+                   (every request makes its own DIS call: shows the per-call cost) or
+                   gateway-linger-10ms
+  --profile-rate R profile under an open loop of R single-event requests/s instead of the
+                   closed loop (where time goes at a fixed load, targets 3 and 4)
   --upstream U     minimal (default: answers PutRecords, spot-checks signatures) or emulator
                    (the full DIS emulator, throttling off; it limits the baseline on 2 cores)
   --pacer P        open loops: paced (default; evenly spaced requests) or autocannon (its
@@ -63,6 +76,8 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
   let only: string[] = [];
   let soakS: number | undefined;
   let profile = false;
+  let profileVariant = 'gateway';
+  let profileRate: number | undefined;
   let quick = false;
   let upstream: BenchArgs['upstream'] = 'minimal';
   let pacer: BenchArgs['pacer'] = 'paced';
@@ -78,6 +93,18 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
         quick = true;
         break;
       case '--profile':
+        profile = true;
+        break;
+      case '--profile-variant':
+        profileVariant = next() ?? '';
+        profile = true;
+        if (!GATEWAY_VARIANTS.some((v) => v.label === profileVariant)) {
+          value = `--profile-variant takes ${GATEWAY_VARIANTS.map((v) => v.label).join(' or ')}`;
+        }
+        break;
+      case '--profile-rate':
+        value = integer(flag, next(), 1, 1_000_000);
+        if (typeof value === 'number') profileRate = value;
         profile = true;
         break;
       case '--duration':
@@ -143,6 +170,8 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
       only,
       soakS,
       profile,
+      profileVariant,
+      profileRate,
       quick,
       upstream,
       pacer,

@@ -12,7 +12,7 @@ import {
 import type { Rig } from './services.ts';
 
 // `--profile`: a separate gateway started with `node --cpu-prof`, warmed up and held under the
-// single-event closed loop for one repetition, then stopped with SIGTERM so that V8 writes the
+// single-event closed loop (or the open loop of `--profile-rate`) for one repetition, then stopped with SIGTERM so that V8 writes the
 // profile on exit. Its figures are not used elsewhere: profiling slows it down.
 
 export interface ProfileOutcome {
@@ -45,19 +45,34 @@ export async function runProfile(options: ProfileOptions): Promise<ProfileOutcom
   }
   const { service } = started;
   const target = { label: 'gateway-profile', url: service.url, pid: service.pid };
-  options.log(`\nprofile: single event, closed loop, ${args.durationS} s on ${service.url}`);
-  const closed = { request: options.request, connections: args.connections, rate: undefined };
-  if (args.warmupS > 0)
-    await observers.load.run({ ...closed, url: service.url, durationS: args.warmupS });
+  const rate = args.profileRate;
+  const loop = rate === undefined ? 'closed loop' : `open loop ${rate} req/s`;
+  options.log(`\nprofile: single event, ${loop}, ${args.durationS} s on ${service.url}`);
+  const load = {
+    request: options.request,
+    connections: args.connections,
+    rate,
+    pacer: args.pacer,
+  };
+  if (args.warmupS > 0) {
+    await observers.load.run({
+      url: service.url,
+      request: load.request,
+      connections: load.connections,
+      durationS: args.warmupS,
+      pacer: args.pacer,
+      ...(rate === undefined ? {} : { rate }),
+    });
+  }
   const startUs = monotonicMicros();
-  const window = await measureWindow(observers, target, { ...closed, durationS: args.durationS });
+  const window = await measureWindow(observers, target, { ...load, durationS: args.durationS });
   const endUs = monotonicMicros();
   await service.stop(15_000);
   const file = newestProfile(options.dir, startedAt);
   const summary =
     file === undefined ? undefined : summarizeProfile(file, options.root, 15, { startUs, endUs });
   const note =
-    `gateway under --cpu-prof did ${window.reqPerS.toFixed(0)} req/s (single, closed loop, ` +
+    `${options.variant.label} under --cpu-prof did ${window.reqPerS.toFixed(0)} req/s (single, ${loop}, ` +
     `profiling overhead included); ${file === undefined ? 'no profile was written' : `profile ${file}`}`;
   return {
     reqPerS: window.reqPerS,

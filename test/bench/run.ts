@@ -145,8 +145,8 @@ async function main(args: BenchArgs): Promise<void> {
     }
     let profile: ProfileOutcome | undefined;
     if (args.profile) {
-      const variant = GATEWAY_VARIANTS[0];
-      if (variant === undefined) throw new Error('no gateway variant');
+      const variant = GATEWAY_VARIANTS.find((v) => v.label === args.profileVariant);
+      if (variant === undefined) throw new Error(`no gateway variant ${args.profileVariant}`);
       profile = await runProfile({
         rig,
         variant,
