@@ -16,7 +16,7 @@ export interface BenchArgs {
   readonly only: readonly string[];
   /** Seconds of soak at half the single-event maximum; undefined means no soak. */
   readonly soakS: number | undefined;
-  /** Also capture a CPU profile of a gateway under the single-event closed-loop load. */
+  /** Also capture a CPU profile of a gateway under the first workload's closed-loop load. */
   readonly profile: boolean;
   /** Which gateway variant `--profile` profiles (a label of GATEWAY_VARIANTS). */
   readonly profileVariant: string;
@@ -46,13 +46,14 @@ export const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--repeti
   --only a,b       workloads: single, batch50, ndjson50, webhook (default: all)
   --soak S         soak S seconds (max 3600) at half the measured single-event maximum instead
                    of the full benchmark
-  --profile        also profile a separate gateway under the single-event closed loop
+  --profile        also profile a separate gateway under the closed loop of the first --only
+                   workload (single by default)
   --profile-variant LABEL
                    the gateway variant --profile runs: gateway (default), gateway-batching-off
                    (every request makes its own DIS call: shows the per-call cost) or
                    gateway-linger-10ms
-  --profile-rate R profile under an open loop of R single-event requests/s instead of the
-                   closed loop (where time goes at a fixed load, targets 3 and 4)
+  --profile-rate R profile under an open loop of R requests/s instead of the closed loop
+                   (where time goes at a fixed load, targets 3 and 4)
   --upstream U     minimal (default: answers PutRecords, spot-checks signatures) or emulator
                    (the full DIS emulator, throttling off; it limits the baseline on 2 cores)
   --pacer P        open loops: paced (default; evenly spaced requests) or autocannon (its

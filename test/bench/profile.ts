@@ -12,7 +12,8 @@ import {
 import type { Rig } from './services.ts';
 
 // `--profile`: a separate gateway started with `node --cpu-prof`, warmed up and held under the
-// single-event closed loop (or the open loop of `--profile-rate`) for one repetition, then stopped with SIGTERM so that V8 writes the
+// closed loop of the first `--only` workload (or the open loop of `--profile-rate`) for one
+// repetition, then stopped with SIGTERM so that V8 writes the
 // profile on exit. Its figures are not used elsewhere: profiling slows it down.
 
 export interface ProfileOutcome {
@@ -26,6 +27,7 @@ export interface ProfileOptions {
   readonly rig: Rig;
   readonly variant: GatewayVariant;
   readonly observers: Observers;
+  readonly workload: string;
   readonly request: LoadRequest;
   readonly args: BenchArgs;
   readonly root: string;
@@ -47,7 +49,7 @@ export async function runProfile(options: ProfileOptions): Promise<ProfileOutcom
   const target = { label: 'gateway-profile', url: service.url, pid: service.pid };
   const rate = args.profileRate;
   const loop = rate === undefined ? 'closed loop' : `open loop ${rate} req/s`;
-  options.log(`\nprofile: single event, ${loop}, ${args.durationS} s on ${service.url}`);
+  options.log(`\nprofile: ${options.workload}, ${loop}, ${args.durationS} s on ${service.url}`);
   const load = {
     request: options.request,
     connections: args.connections,
@@ -72,7 +74,7 @@ export async function runProfile(options: ProfileOptions): Promise<ProfileOutcom
   const summary =
     file === undefined ? undefined : summarizeProfile(file, options.root, 15, { startUs, endUs });
   const note =
-    `${options.variant.label} under --cpu-prof did ${window.reqPerS.toFixed(0)} req/s (single, ${loop}, ` +
+    `${options.variant.label} under --cpu-prof did ${window.reqPerS.toFixed(0)} req/s (${options.workload}, ${loop}, ` +
     `profiling overhead included); ${file === undefined ? 'no profile was written' : `profile ${file}`}`;
   return {
     reqPerS: window.reqPerS,

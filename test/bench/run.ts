@@ -147,11 +147,15 @@ async function main(args: BenchArgs): Promise<void> {
     if (args.profile) {
       const variant = GATEWAY_VARIANTS.find((v) => v.label === args.profileVariant);
       if (variant === undefined) throw new Error(`no gateway variant ${args.profileVariant}`);
+      // The first workload of --only (single by default).
+      const profiled = list[0];
+      if (profiled === undefined) throw new Error('no workload to profile');
       profile = await runProfile({
         rig,
         variant,
         observers,
-        request: singleRequest,
+        workload: profiled.name,
+        request: profiled.request(context),
         args,
         root: ROOT,
         dir: join(RESULTS, 'profiles'),

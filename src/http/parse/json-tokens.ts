@@ -74,7 +74,18 @@ export function unexpected(text: string, at: number, to: number): SyntaxFailure 
 
 /** `open` is at a quote; returns the position after the closing quote. */
 export function stringEnd(text: string, open: number, to: number): number {
-  let j = open + 1;
+  // The common case first, in the tightest loop: no escape, no control character.
+  for (let j = open + 1; j < to; j++) {
+    const c = text.charCodeAt(j);
+    if (c === QUOTE) return j + 1;
+    if (c === BACKSLASH || c < SPACE) return escapedStringEnd(text, open, j, to);
+  }
+  throw new SyntaxFailure(open, 'unterminated string');
+}
+
+/** The rest of a string from `from` (an escape or a control character) on. */
+function escapedStringEnd(text: string, open: number, from: number, to: number): number {
+  let j = from;
   for (;;) {
     if (j >= to) throw new SyntaxFailure(open, 'unterminated string');
     const c = text.charCodeAt(j);
