@@ -37,6 +37,8 @@ interface Waiter {
   readonly entries: readonly PutRecordsRequestEntry[];
   readonly bytes: number;
   readonly deadline: number;
+  /** When it was queued (options.now), for the linger. */
+  readonly queuedAt: number;
   readonly resolve: (outcome: PutRecordsOutcome) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -155,21 +157,30 @@ export function createBatcher(options: BatcherOptions): Batcher {
     return earliest - options.now() <= options.lingerMs + DEADLINE_MARGIN_MS;
   };
 
+  /** How long the oldest waiting record still has to linger (0: it may go). */
+  const lingerLeft = (queue: StreamQueue): number => {
+    const oldest = queue.waiting[0];
+    if (oldest === undefined || options.lingerMs === 0) return 0;
+    return Math.max(0, oldest.queuedAt + options.lingerMs - options.now());
+  };
+
   /**
    * Sends what is queued. While a call for the stream is in flight, records keep gathering and go
-   * with the next one, as soon as it returns; a second call starts only for a full batch or a
-   * caller whose deadline is near, up to the in-flight cap. So batches grow with the load and with
-   * DIS's latency, and nothing waits on a timer.
+   * with the next one, as soon as it returns and the oldest of them has lingered; a second call
+   * starts only for a full batch or a caller whose deadline is near, up to the in-flight cap. So
+   * batches grow with the load and with DIS's latency; at linger 0 nothing waits on a timer.
    */
   const flush = (queue: StreamQueue): void => {
     cancelSchedule(queue);
     while (
       queue.waiting.length > 0 &&
       queue.inFlight < options.maxInFlight &&
-      (queue.inFlight === 0 || mustGoNow(queue))
+      (mustGoNow(queue) || (queue.inFlight === 0 && lingerLeft(queue) === 0))
     ) {
       void send(queue, takeBatch(queue));
     }
+    // Records that must still linger go when it is over (or when the call in flight returns).
+    if (queue.waiting.length > 0 && queue.inFlight === 0) schedule(queue);
   };
 
   const schedule = (queue: StreamQueue): void => {
@@ -185,7 +196,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
     queue.scheduled =
       options.lingerMs === 0
         ? { kind: 'immediate', handle: setImmediate(run) }
-        : { kind: 'timer', handle: setTimeout(run, options.lingerMs) };
+        : { kind: 'timer', handle: setTimeout(run, lingerLeft(queue)) };
   };
 
   return {
@@ -202,6 +213,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
           entries: request.entries,
           bytes,
           deadline: request.deadline,
+          queuedAt: options.now(),
           resolve,
           reject,
         });

@@ -130,6 +130,33 @@ describe('micro-batching per DIS stream', () => {
     assert.ok(Date.now() - urgent < 150, 'a deadline inside the linger flushes now');
   });
 
+  it('with a linger, records that arrive while a call is in flight still wait out their own linger', async () => {
+    env.emulator.faults.setLatency(60);
+    try {
+      const b = batcher({ lingerMs: 200 });
+      const before = putCalls();
+      const t0 = Date.now();
+      const at = (ms: number) =>
+        new Promise((r) => setTimeout(r, Math.max(0, t0 + ms - Date.now())));
+      const first = put(b, uniqueEntries(1)); // sent at ~200 ms, answered at ~260 ms
+      await at(230);
+      const secondAt = Date.now();
+      const second = put(b, uniqueEntries(1)); // in flight: the first call; lingers until ~430 ms
+      await first;
+      await at(340);
+      const third = put(b, uniqueEntries(1)); // inside the second one's linger
+      await Promise.all([second, third]);
+      const waited = Date.now() - secondAt;
+      assert.ok(
+        waited >= 190,
+        `the second waited its linger (${waited} ms), not only the first call`,
+      );
+      assert.equal(putCalls() - before, 2, 'the first alone, then the second and third together');
+    } finally {
+      env.emulator.faults.clear();
+    }
+  });
+
   it('keeps per-record retries: records DIS throttles are resent and each caller sees its final verdicts', async () => {
     env.emulator.faults.failRecords({
       share: 0.5,
