@@ -132,8 +132,8 @@ export function createTransport(options: TransportOptions): Transport {
       const remaining =
         request.deadline === undefined ? undefined : Math.max(1, request.deadline - options.now());
       // A timer cleared when the answer is in, not AbortSignal.timeout: that one stays armed for
-      // the whole remaining deadline (seconds) and keeps the signal and the request it is tied to
-      // alive past young-generation collections (seen in --trace-gc as promoted garbage).
+      // the whole remaining deadline (seconds), so under load every call left a live timer and
+      // signal behind for that long (thousands at once).
       const abort = remaining === undefined ? undefined : new AbortController();
       const timer =
         abort === undefined

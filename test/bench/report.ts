@@ -151,6 +151,12 @@ export function formatSoak(soak: SoakResult): string {
     `  RSS MiB first ${num(soak.firstMiB, 1)}, last ${num(soak.lastMiB, 1)}, max ${num(soak.maxMiB, 1)}, VmHWM ${num(soak.hwmMiB, 1)}; ` +
       `slope ${num(soak.slopeSecondHalfMiBPerMin, 3)} MiB/min (2nd half), ${num(soak.slopeWholeMiBPerMin, 3)} MiB/min (whole)`,
     `  series: ${series}`,
+    `  V8 heap per minute, live (lowest old space) / committed MiB: ` +
+      soak.heap.minutes
+        .map((m) => `${m.tS.toFixed(0)}s:${num(m.liveMiB, 1)}/${num(m.committedMiB, 1)}`)
+        .join(' '),
+    `  live heap slope ${num(soak.heap.liveSlopeSecondHalfMiBPerMin, 3)} MiB/min, committed heap ` +
+      `slope ${num(soak.heap.committedSlopeSecondHalfMiBPerMin, 3)} MiB/min (2nd half)`,
   ].join('\n');
 }
 

@@ -1,14 +1,34 @@
 import type { LoadRequest, RunResult } from './load-protocol.ts';
 import { measureWindow, type MeasuredTarget, type Observers } from './measure.ts';
 import { readCpuTicks, readMemory } from './proc-stats.ts';
+import { sumMetric } from './scrape.ts';
 import { linearSlope } from './stats.ts';
 
 // `--soak S`: find the gateway's single-event maximum (one closed-loop run), then hold half of it
 // as an open loop for S seconds, sampling the gateway's RSS and CPU every 10 s. The verdict is the
 // slope of a linear fit over the second half, after start-up growth and JIT have settled.
+// Next to RSS, the gateway's own heap gauges (GET /metrics every 2 s) tell a JavaScript leak from
+// memory the process keeps: the lowest old-space use of each minute is what survived its
+// mark-compacts (the live heap), the committed heap is what V8 holds from the system.
 
 const SAMPLE_INTERVAL_MS = 10_000;
+const HEAP_SAMPLE_INTERVAL_MS = 2_000;
 const MIB = 1024 * 1024;
+
+export interface HeapMinute {
+  /** End of the minute, seconds into the soak. */
+  readonly tS: number;
+  /** Lowest old-space use seen in the minute. */
+  readonly liveMiB: number;
+  /** Highest committed V8 heap seen in the minute. */
+  readonly committedMiB: number;
+}
+
+export interface HeapTrend {
+  readonly minutes: readonly HeapMinute[];
+  readonly liveSlopeSecondHalfMiBPerMin: number;
+  readonly committedSlopeSecondHalfMiBPerMin: number;
+}
 
 export interface SoakSample {
   readonly tS: number;
@@ -28,6 +48,7 @@ export interface SoakResult {
   readonly lastMiB: number;
   readonly maxMiB: number;
   readonly hwmMiB: number;
+  readonly heap: HeapTrend;
   readonly run: RunResult;
 }
 
@@ -80,8 +101,22 @@ export async function runSoak(
       options.log(`soak: ${samples.at(-1)?.tS ?? 0} s, RSS ${(rss / MIB).toFixed(1)} MiB`);
     }
   };
+  const heapSamples: { tS: number; oldMiB: number; committedMiB: number }[] = [];
+  const sampleHeap = async (): Promise<void> => {
+    try {
+      const text = await (await fetch(`${gateway.url}/metrics`)).text();
+      heapSamples.push({
+        tS: (performance.now() - started) / 1000,
+        oldMiB: sumMetric(text, 'gateway_nodejs_heap_space_size_used_bytes{space="old"}') / MIB,
+        committedMiB: sumMetric(text, 'gateway_nodejs_heap_size_total_bytes') / MIB,
+      });
+    } catch {
+      // A missed scrape leaves a gap; the minute still has the others.
+    }
+  };
   sample();
   const timer = setInterval(sample, SAMPLE_INTERVAL_MS);
+  const heapTimer = setInterval(() => void sampleHeap(), HEAP_SAMPLE_INTERVAL_MS);
   let run: RunResult;
   try {
     run = await observers.load.run({
@@ -94,6 +129,7 @@ export async function runSoak(
     });
   } finally {
     clearInterval(timer);
+    clearInterval(heapTimer);
   }
   sample();
 
@@ -111,6 +147,35 @@ export async function runSoak(
     lastMiB: rss.at(-1) ?? Number.NaN,
     maxMiB: Math.max(...rss),
     hwmMiB: (readMemory(gateway.pid)?.hwm ?? Number.NaN) / MIB,
+    heap: heapTrend(heapSamples, options.soakS),
     run,
+  };
+}
+
+/** Per-minute live (lowest old-space) and committed (highest) heap, with second-half slopes. */
+export function heapTrend(
+  samples: readonly { tS: number; oldMiB: number; committedMiB: number }[],
+  soakS: number,
+): HeapTrend {
+  const byMinute = new Map<number, { live: number; committed: number }>();
+  for (const s of samples) {
+    const minute = Math.floor(s.tS / 60);
+    const m = byMinute.get(minute) ?? { live: Infinity, committed: 0 };
+    m.live = Math.min(m.live, s.oldMiB);
+    m.committed = Math.max(m.committed, s.committedMiB);
+    byMinute.set(minute, m);
+  }
+  const minutes = [...byMinute.entries()]
+    .filter(([minute]) => (minute + 1) * 60 <= soakS)
+    .map(([minute, m]) => ({ tS: (minute + 1) * 60, liveMiB: m.live, committedMiB: m.committed }));
+  const secondHalf = minutes.filter((m) => m.tS > soakS / 2);
+  return {
+    minutes,
+    liveSlopeSecondHalfMiBPerMin: linearSlope(
+      secondHalf.map((m) => ({ x: m.tS / 60, y: m.liveMiB })),
+    ),
+    committedSlopeSecondHalfMiBPerMin: linearSlope(
+      secondHalf.map((m) => ({ x: m.tS / 60, y: m.committedMiB })),
+    ),
   };
 }
