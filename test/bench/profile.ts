@@ -13,8 +13,8 @@ import type { Rig } from './services.ts';
 
 // `--profile`: a separate gateway started with `node --cpu-prof`, warmed up and held under the
 // closed loop of the first `--only` workload (or the open loop of `--profile-rate`) for one
-// repetition, then stopped with SIGTERM so that V8 writes the
-// profile on exit. Its figures are not used elsewhere: profiling slows it down.
+// repetition, then stopped with SIGTERM so that V8 writes the profile on exit. Its figures are not
+// used elsewhere: profiling slows it down.
 
 export interface ProfileOutcome {
   readonly reqPerS: number;
