@@ -79,6 +79,8 @@ async function runGateway(): Promise<void> {
     destination: config.production ? undefined : await devPrettyStream(),
   });
   for (const warning of loaded.warnings) logger.warn(warning);
+  // Written now, not with the next 4 KiB: a signal before the handlers exist would lose them.
+  if (loaded.warnings.length > 0) logger.flush();
 
   // The drain state exists once the server does; until then nothing is draining.
   const lifecycle: { shutdown?: DrainState } = {};

@@ -139,7 +139,7 @@ export function createTransport(options: TransportOptions): Transport {
         abort === undefined
           ? undefined
           : setTimeout(() => {
-              abort.abort();
+              abort.abort(new DOMException('the DIS call deadline passed', 'TimeoutError'));
             }, remaining);
       const signal = abort?.signal;
       let response: Dispatcher.ResponseData;

@@ -37,7 +37,7 @@ interface Waiter {
   readonly entries: readonly PutRecordsRequestEntry[];
   readonly bytes: number;
   readonly deadline: number;
-  /** When it was queued (options.now), for the linger. */
+  /** When it was queued (performance.now(): monotonic, unlike options.now), for the linger. */
   readonly queuedAt: number;
   readonly resolve: (outcome: PutRecordsOutcome) => void;
   readonly reject: (error: unknown) => void;
@@ -161,7 +161,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const lingerLeft = (queue: StreamQueue): number => {
     const oldest = queue.waiting[0];
     if (oldest === undefined || options.lingerMs === 0) return 0;
-    return Math.max(0, oldest.queuedAt + options.lingerMs - options.now());
+    return Math.max(0, oldest.queuedAt + options.lingerMs - performance.now());
   };
 
   /**
@@ -213,7 +213,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
           entries: request.entries,
           bytes,
           deadline: request.deadline,
-          queuedAt: options.now(),
+          queuedAt: performance.now(),
           resolve,
           reject,
         });

@@ -43,7 +43,7 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label: string) => ({ level: label }) },
     },
-    options.destination ?? pino.destination(STDOUT_DESTINATION),
+    options.destination ?? pino.destination({ ...STDOUT_DESTINATION }),
   );
 }
 

@@ -131,19 +131,19 @@ describe('micro-batching per DIS stream', () => {
   });
 
   it('with a linger, records that arrive while a call is in flight still wait out their own linger', async () => {
-    env.emulator.faults.setLatency(60);
+    env.emulator.faults.setLatency(150);
     try {
       const b = batcher({ lingerMs: 200 });
       const before = putCalls();
       const t0 = Date.now();
       const at = (ms: number) =>
         new Promise((r) => setTimeout(r, Math.max(0, t0 + ms - Date.now())));
-      const first = put(b, uniqueEntries(1)); // sent at ~200 ms, answered at ~260 ms
-      await at(230);
+      const first = put(b, uniqueEntries(1)); // sent at ~200 ms, answered at ~350 ms
+      await at(280);
       const secondAt = Date.now();
-      const second = put(b, uniqueEntries(1)); // in flight: the first call; lingers until ~430 ms
+      const second = put(b, uniqueEntries(1)); // in flight: the first call; lingers until ~480 ms
       await first;
-      await at(340);
+      await at(400);
       const third = put(b, uniqueEntries(1)); // inside the second one's linger
       await Promise.all([second, third]);
       const waited = Date.now() - secondAt;

@@ -43,6 +43,9 @@ describe('security headers', () => {
       res.json({ ok: true });
     });
     const res = await supertest(app).get('/');
+    const plain = await supertest(express().get('/', (_req, r) => r.json({ ok: true }))).get('/');
+    const added = Object.keys(res.headers).filter((name) => !(name in plain.headers));
+    assert.deepEqual(added.sort(), Object.keys(reference).sort(), 'no header more, none less');
     for (const [name, value] of Object.entries(reference)) {
       assert.equal(res.headers[name], value, name);
     }
