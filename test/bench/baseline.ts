@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { z } from 'zod';
 import type { PutRecordsRequestEntry } from '../../src/dis/wire.ts';
 import { createBaselineForwarder, toEntries, webhookEntry } from './baseline-forward.ts';
+import { readBody, sendJson } from './http-body.ts';
 
 // The benchmark's baseline: a bare node:http server in front of the same DIS, doing the same
 // transformation and the same signed upstream call as the gateway (baseline-forward.ts) and
@@ -32,23 +33,6 @@ const forwarder = createBaselineForwarder({
 const RECORDS = /^\/v1\/streams\/([^/]+)\/records$/;
 const WEBHOOKS = /^\/v1\/webhooks\/([^/]+)$/;
 
-function answer(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    if (Buffer.isBuffer(chunk)) chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readBody(req);
   const url = req.url ?? '/';
@@ -66,21 +50,21 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     entries = entry === undefined ? undefined : [entry];
   }
   if (disStream === undefined) {
-    answer(res, 404, { error: 'not found' });
+    sendJson(res, 404, { error: 'not found' });
     return;
   }
   if (entries === undefined) {
-    answer(res, 400, { error: 'unreadable body' });
+    sendJson(res, 400, { error: 'unreadable body' });
     return;
   }
   const verdicts = await forwarder.put(disStream, entries);
-  if (verdicts === undefined) answer(res, 502, { error: 'DIS refused the request' });
-  else answer(res, 200, verdicts);
+  if (verdicts === undefined) sendJson(res, 502, { error: 'DIS refused the request' });
+  else sendJson(res, 200, verdicts);
 }
 
 const server = createServer((req, res) => {
   handle(req, res).catch(() => {
-    if (!res.headersSent) answer(res, 502, { error: 'upstream failure' });
+    if (!res.headersSent) sendJson(res, 502, { error: 'upstream failure' });
     else res.destroy();
   });
 });

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { verifySignedRequest } from '../../src/emulator/auth.ts';
+import { readBody, sendJson } from './http-body.ts';
 
 // The benchmark's default DIS: answers PutRecords with one verdict per record and nothing more, so
 // that DIS is never what limits a target. Measured on a 2-core VM: the full emulator (signature
@@ -23,21 +24,9 @@ const recordsPath = `/v2/${settings.projectId}/records`;
 const stats = { putRecordsCalls: 0, recordsWritten: 0, authFailures: 0, badRequests: 0 };
 let sequence = 0;
 
+/** DIS answers with a charset in its content type. */
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json;charset=UTF-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    if (Buffer.isBuffer(chunk)) chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  sendJson(res, status, body, 'application/json;charset=UTF-8');
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

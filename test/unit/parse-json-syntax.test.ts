@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AppError } from '../../src/errors/app-error.ts';
 import { parseJsonRecords } from '../../src/http/parse/records-body.ts';
 import { scanJson } from '../../src/http/parse/json-scanner.ts';
 import { compactJsonBytes } from '../../src/http/parse/record-data.ts';
 import type { RecordsParseOptions } from '../../src/http/parse/records-body.ts';
+import { PARSE_OPTIONS, rejection } from '../helpers/records-parse.ts';
 
-const OPTIONS: RecordsParseOptions = { maxRecords: 500, maxRecordBytes: 1024 * 1024, maxDepth: 64 };
-
-function rejection(act: () => unknown): AppError {
-  try {
-    act();
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  return assert.fail('expected an AppError');
-}
+const OPTIONS = PARSE_OPTIONS;
 
 function parseBytes(bytes: Buffer, options: Partial<RecordsParseOptions> = {}) {
   return parseJsonRecords(bytes, { ...OPTIONS, ...options });

@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AppError } from '../../src/errors/app-error.ts';
 import { parseNdjsonRecords } from '../../src/http/parse/records-body.ts';
 import type { RecordsParseOptions } from '../../src/http/parse/records-body.ts';
+import { PARSE_OPTIONS, rejection } from '../helpers/records-parse.ts';
 
-const OPTIONS: RecordsParseOptions = { maxRecords: 500, maxRecordBytes: 1024 * 1024, maxDepth: 64 };
+const OPTIONS = PARSE_OPTIONS;
 
 function parse(text: string, options: Partial<RecordsParseOptions> = {}) {
   return parseNdjsonRecords(Buffer.from(text, 'utf8'), { ...OPTIONS, ...options });
-}
-
-function rejection(act: () => unknown): AppError {
-  try {
-    act();
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  return assert.fail('expected an AppError');
 }
 
 function texts(text: string, options: Partial<RecordsParseOptions> = {}): string[] {
