@@ -1,6 +1,7 @@
 # Source this file (". scripts/toolchain.sh") to get what the project needs on this shell's PATH:
 # Node 24 (installed from the npm registry package node@24 into .tools/ when the machine's node is
-# older), redis-server (from Debian when missing; tests start their own), and node_modules (npm ci).
+# older), redis-server, redis-cli and redis-sentinel (from Debian when missing; tests start their own,
+# Cluster and Sentinel groups included), and node_modules (npm ci).
 # Safe to source again: it only installs what is missing.
 
 _toolchain_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
@@ -15,11 +16,13 @@ if [ "$(_toolchain_node_major)" -lt 24 ]; then
   export PATH="$_toolchain_root/.tools/node_modules/.bin:$PATH"
 fi
 
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "toolchain: installing redis-server from Debian" >&2
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-sentinel >/dev/null 2>&1 ||
+  ! command -v redis-cli >/dev/null 2>&1; then
+  echo "toolchain: installing redis-server and redis-sentinel from Debian" >&2
   if [ "$(id -u)" = 0 ]; then _toolchain_sudo=""; else _toolchain_sudo="sudo"; fi
   DEBIAN_FRONTEND=noninteractive $_toolchain_sudo apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $_toolchain_sudo apt-get install -y -qq redis-server >/dev/null
+  # Debian starts the services it installs where it can; the tests start their own on free ports.
+  DEBIAN_FRONTEND=noninteractive $_toolchain_sudo apt-get install -y -qq redis-server redis-sentinel >/dev/null
 fi
 
 if [ ! -d "$_toolchain_root/node_modules" ] || [ "$_toolchain_root/package-lock.json" -nt "$_toolchain_root/node_modules/.package-lock.json" ]; then

@@ -36,10 +36,26 @@ export interface CreateRedisOptions {
 }
 
 /**
+ * A primary that was demoted (Sentinel switchover, a managed Redis failing over behind one DNS name)
+ * answers writes with READONLY: reconnect, which asks the Sentinels (or DNS) for the primary again.
+ * The failed command is not resent; its caller sees the error and answers 503 or falls back.
+ */
+function reconnectOnReadOnly(error: Error): boolean {
+  return error.message.startsWith('READONLY');
+}
+
+/**
  * The gateway's Redis connection. Calls are bounded and fail fast instead of queueing: with no
  * offline queue and no per-request retries, a command issued while Redis is away rejects at once,
  * so the caller can fall back (rate limits) or answer 503 (idempotency) within its own deadline.
  * The client never gives up reconnecting, so limits resume by themselves when Redis returns.
+ *
+ * Auto-pipelining (commands of one tick written together) is on for standalone and Sentinel, where
+ * there is one connection. In Cluster it is off: ioredis picks an auto-pipeline by the first
+ * argument, which for a script call is its key count, not a key, so two script calls of one tick
+ * with keys on different masters were sent as one pipeline and both refused ("All keys in the
+ * pipeline should belong to the same slots allocation group"). Without it every command is routed
+ * by its own keys and follows MOVED/ASK redirections during a failover or resharding on its own.
  */
 export function createRedis(options: CreateRedisOptions): RedisClient {
   const maxDelay = options.maxReconnectDelayMs ?? 2000;
@@ -54,6 +70,7 @@ export function createRedis(options: CreateRedisOptions): RedisClient {
     // ioredis waits this long for a socket to close after end(); a socket that is already gone
     // (Redis down) never says so, and the default 2 s timer would hold shutdown up.
     disconnectTimeout: 200,
+    reconnectOnError: reconnectOnReadOnly,
   } as const;
   const report = (error: unknown): void => {
     if (options.onError === undefined) return;
@@ -76,6 +93,10 @@ export function createRedis(options: CreateRedisOptions): RedisClient {
         enableOfflineQueue: false,
         retryStrategy: reconnectDelay,
         sentinelRetryStrategy: reconnectDelay,
+        // Subscribes to +switch-master on the Sentinels and reconnects the moment a switchover is
+        // announced. Without it the client kept writing to the demoted master for ~10 s, until
+        // Sentinel reconfigured it and its resync discarded those writes.
+        failoverDetector: true,
         sentinels: connection.sentinels.map((s) => ({ host: s.host, port: s.port })),
         name: connection.name,
         password: connection.password,
@@ -88,7 +109,7 @@ export function createRedis(options: CreateRedisOptions): RedisClient {
         connection.nodes.map((n) => ({ host: n.host, port: n.port })),
         {
           enableOfflineQueue: false,
-          enableAutoPipelining: true,
+          enableAutoPipelining: false,
           clusterRetryStrategy: reconnectDelay,
           // Nodes that restart without a topology change (e.g. one-node test clusters) come back.
           clusterNodeRetryStrategy: reconnectDelay,
@@ -98,6 +119,7 @@ export function createRedis(options: CreateRedisOptions): RedisClient {
             connectTimeout: options.connectTimeoutMs,
             maxRetriesPerRequest: 0,
             disconnectTimeout: 200,
+            reconnectOnError: reconnectOnReadOnly,
             password: connection.password,
           },
         },

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,15 +10,29 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
-  /** Kills the server and resolves once it has exited and the port is closed. Idempotent. */
+  /** Stops the server, waits until the port is closed and removes its directory. Idempotent. */
   stop(): Promise<void>;
-  /** Starts it again on the same port (empty: nothing is persisted). */
+  /**
+   * Starts it again on the same port. Its directory is kept after kill() (a Cluster node rejoins
+   * with its nodes.conf), but no data is persisted: no RDB, no AOF.
+   */
   start(): Promise<void>;
+  /** SIGKILL to the redis-server process itself (a crash, not a shutdown); keeps its directory. */
+  kill(): Promise<void>;
+  /** The redis-server process id (from INFO), while it runs. */
+  pid(): Promise<number>;
 }
 
 export interface StartRedisOptions {
   /** A one-node Redis Cluster owning all 16384 slots (so CROSSSLOT rules apply). */
   readonly cluster?: boolean;
+  /** Extra redis-server arguments (e.g. `--cluster-enabled yes` for a node of a real cluster). */
+  readonly args?: readonly string[];
+  /**
+   * `redis-sentinel` runs a Sentinel from the config file that `sentinelConfig` returns for the
+   * chosen port (Sentinel rewrites its file, so it lives in the server's own directory).
+   */
+  readonly sentinelConfig?: (port: number) => string;
   readonly readyTimeoutMs?: number;
 }
 
@@ -27,7 +41,8 @@ export interface StartRedisOptions {
 // kills redis-server, so no test run leaves a server behind.
 const WATCHDOG = `
 parent=$1; shift
-redis-server "$@" &
+binary=$1; shift
+"$binary" "$@" &
 child=$!
 trap 'kill -TERM $child 2>/dev/null; wait $child; exit 0' TERM INT HUP
 while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.2; done
@@ -41,7 +56,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   // Another process may take the free port between our probe and redis-server's bind: try again.
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const port = await findFreePort();
-    const server = createRedisServer(port, options.cluster === true, readyTimeoutMs);
+    const server = createRedisServer(port, options, readyTimeoutMs);
     try {
       await server.start();
       return server;
@@ -53,9 +68,14 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   throw new Error('redis-server did not start', { cause: lastError });
 }
 
-function createRedisServer(port: number, cluster: boolean, readyTimeoutMs: number): RedisServer {
-  let running:
-    { child: ChildProcess; exited: Promise<void>; dir: string; onExit: () => void } | undefined;
+function createRedisServer(
+  port: number,
+  options: StartRedisOptions,
+  readyTimeoutMs: number,
+): RedisServer {
+  const cluster = options.cluster === true;
+  let running: { child: ChildProcess; exited: Promise<void>; onExit: () => void } | undefined;
+  let dir: string | undefined;
 
   const killGroup = (child: ChildProcess, signal: NodeJS.Signals): void => {
     if (child.pid === undefined) return;
@@ -66,7 +86,8 @@ function createRedisServer(port: number, cluster: boolean, readyTimeoutMs: numbe
     }
   };
 
-  const stop = async (): Promise<void> => {
+  /** Ends the watchdog's group (SIGTERM, then SIGKILL after 5 s) and waits for the port to close. */
+  const halt = async (): Promise<void> => {
     const current = running;
     if (current === undefined) return;
     running = undefined;
@@ -85,27 +106,67 @@ function createRedisServer(port: number, cluster: boolean, readyTimeoutMs: numbe
       await current.exited;
     }
     await waitUntilClosed(port);
-    await rm(current.dir, { recursive: true, force: true });
+  };
+
+  const stop = async (): Promise<void> => {
+    await halt();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    dir = undefined;
+  };
+
+  const pid = async (): Promise<number> => {
+    const info = await sendCommand(port, ['INFO', 'server']);
+    const found = /process_id:(\d+)/.exec(info)?.[1];
+    if (found === undefined) throw new Error(`no process_id in INFO of port ${port}`);
+    return Number(found);
+  };
+
+  const kill = async (): Promise<void> => {
+    const current = running;
+    if (current === undefined) return;
+    process.kill(await pid(), 'SIGKILL');
+    // The watchdog notices that its child died and exits by itself.
+    await current.exited;
+    await halt();
   };
 
   const start = async (): Promise<void> => {
     if (running !== undefined) return;
-    const dir = await mkdtemp(join(tmpdir(), 'gw-redis-'));
-    const args = [
-      ...['--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no'],
-      ...['--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', join(dir, 'redis.log')],
-      ...(cluster
-        ? [
-            ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
-            // A lone node does not know its own address and would list its slots under "".
-            ...['--cluster-announce-ip', '127.0.0.1'],
-          ]
-        : []),
-    ];
-    const child = spawn('sh', ['-c', WATCHDOG, 'redis-watchdog', String(process.pid), ...args], {
-      detached: true,
-      stdio: 'ignore',
-    });
+    dir ??= await mkdtemp(join(tmpdir(), 'gw-redis-'));
+    const logfile = join(dir, 'redis.log');
+    let binary = 'redis-server';
+    let args: string[];
+    if (options.sentinelConfig === undefined) {
+      args = [
+        ...['--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no'],
+        ...['--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', logfile],
+        ...(cluster
+          ? [
+              ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
+              // A lone node does not know its own address and would list its slots under "".
+              ...['--cluster-announce-ip', '127.0.0.1'],
+            ]
+          : []),
+        ...(options.args ?? []),
+      ];
+    } else {
+      binary = 'redis-sentinel';
+      const configFile = join(dir, 'sentinel.conf');
+      // Written once: after a restart Sentinel goes on from what it rewrote into the file.
+      if (!(await exists(configFile))) {
+        await writeFile(
+          configFile,
+          `port ${port}\nbind 127.0.0.1\nprotected-mode no\ndir ${dir}\nlogfile ${logfile}\n` +
+            options.sentinelConfig(port),
+        );
+      }
+      args = [configFile];
+    }
+    const child = spawn(
+      'sh',
+      ['-c', WATCHDOG, 'redis-watchdog', String(process.pid), binary, ...args],
+      { detached: true, stdio: 'ignore' },
+    );
     const exited = new Promise<void>((resolve) => {
       child.once('exit', () => {
         resolve();
@@ -124,12 +185,12 @@ function createRedisServer(port: number, cluster: boolean, readyTimeoutMs: numbe
       killGroup(child, 'SIGKILL');
     };
     process.once('exit', onExit);
-    running = { child, exited, dir, onExit };
+    running = { child, exited, onExit };
 
     const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
       if (status.exited) {
-        const log = await readFile(join(dir, 'redis.log'), 'utf8').catch(() => '');
+        const log = await readFile(logfile, 'utf8').catch(() => '');
         await stop();
         throw new Error(`redis-server on port ${port} exited during start: ${log.slice(-500)}`);
       }
@@ -143,7 +204,14 @@ function createRedisServer(port: number, cluster: boolean, readyTimeoutMs: numbe
     }
   };
 
-  return { url: `redis://127.0.0.1:${port}`, port, stop, start };
+  return { url: `redis://127.0.0.1:${port}`, port, stop, start, kill, pid };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function isReady(port: number, cluster: boolean): Promise<boolean> {
