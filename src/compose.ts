@@ -32,6 +32,8 @@ import { createRedisRateLimiter } from './ratelimit/redis-limiter.ts';
 import type { RateLimiter } from './ratelimit/types.ts';
 import { hostname } from 'node:os';
 import { closeRedis, createRedis, whenReady, type RedisClient } from './redis/connect.ts';
+import { checkRedisPersistence } from './redis/persistence-check.ts';
+import { createReplicaAcks, type ReplicaAcks } from './redis/replication.ts';
 import { createForwarder, type Forwarder } from './spool/forwarder.ts';
 import { createSpool, type Spool } from './spool/spool.ts';
 import type { WebhookSource } from './http/routes/webhooks.ts';
@@ -60,13 +62,26 @@ export interface DevInfo {
   readonly token?: string;
 }
 
+/** Redis is set up so that it can lose acknowledged data (production refuses to start). */
+export class StartupRefusedError extends Error {
+  readonly reasons: readonly string[];
+
+  constructor(reasons: readonly string[]) {
+    super(`refusing to start:\n${reasons.map((r) => `  - ${r}`).join('\n')}`);
+    this.name = 'StartupRefusedError';
+    this.reasons = reasons;
+  }
+}
+
 export interface Gateway {
   readonly app: Express;
   readonly metrics: Metrics;
   readonly dev: DevInfo | undefined;
   /**
-   * Resolves once Redis (when configured) is connected, or after `timeoutMs` with a warning: the
-   * gateway still starts, and the rate limiter's Redis policy covers the time until it connects.
+   * Resolves once Redis (when configured) is connected and its settings are checked, or after
+   * `timeoutMs` with a warning: the gateway still starts, and the rate limiter's Redis policy covers
+   * the time until it connects. Rejects with StartupRefusedError in production when Redis can evict
+   * what the gateway acknowledged.
    */
   readonly ready: (timeoutMs: number) => Promise<void>;
   /** Starts background work: the spool forwarder (when there is a spool). */
@@ -92,12 +107,13 @@ function webhookSources(
 
 function composeForwarder(
   config: Config,
-  redis: RedisClient | undefined,
+  stores: StoreParts,
   client: Pick<DisClient, 'putRecords'>,
   edges: ComposeEdges,
   metrics: Metrics,
 ): Forwarder | undefined {
-  if (redis === undefined) return undefined;
+  const { durableRedis: redis, acks } = stores;
+  if (redis === undefined || acks === undefined) return undefined;
   const unique = new Map<string, { disStream: string; streamId?: string }>();
   for (const s of Object.values(config.streams)) {
     unique.set(
@@ -109,6 +125,7 @@ function composeForwarder(
   }
   return createForwarder({
     redis,
+    acks,
     client,
     streams: [...unique.values()],
     consumer: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
@@ -277,8 +294,11 @@ interface StoreParts {
   readonly idempotency: IdempotencyStore;
   readonly replayGuard: ReplayGuard;
   readonly spool: Spool | undefined;
+  /** Rate limits and the replay guard: tight command timeout. */
   readonly redis: RedisClient | undefined;
-  readonly spoolRedis: RedisClient | undefined;
+  /** Acknowledged writes (spool, idempotency, receipts) and the forwarder's template. */
+  readonly durableRedis: RedisClient | undefined;
+  readonly acks: ReplicaAcks | undefined;
 }
 
 /** The replay guard's TTL must outlast the widest tolerance of any source. */
@@ -303,7 +323,8 @@ function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): S
       replayGuard: createMemoryReplayGuard({ ttlS: replayTtl(config), now: edges.now }),
       spool: undefined,
       redis: undefined,
-      spoolRedis: undefined,
+      durableRedis: undefined,
+      acks: undefined,
     };
   }
   const redis = createRedis({
@@ -315,17 +336,29 @@ function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): S
       edges.logger.warn({ err: error }, 'redis connection error');
     },
   });
-  // Appends carry up to a request's body (MiBs): they get their own connection and a timeout that
-  // fits them, while rate-limit calls keep their tight bound.
-  const spoolRedis = createRedis({
+  // Acknowledged writes get their own connection: appends carry up to a request's body (MiBs), and
+  // each is followed by a WAIT for the replicas that blocks its connection until they confirm. The
+  // timeout fits both, while rate-limit calls keep their tight bound on the other connection.
+  const durableRedis = createRedis({
     connection: redisConfig,
-    commandTimeoutMs: Math.max(1000, redisConfig.commandTimeoutMs),
+    commandTimeoutMs: Math.max(
+      1000,
+      redisConfig.commandTimeoutMs,
+      config.spool.replicaAckTimeoutMs + 1000,
+    ),
     connectTimeoutMs: redisConfig.connectTimeoutMs,
     onError: (error) => {
       metrics.redisErrors.inc({ connection: 'spool' });
       edges.logger.warn({ err: error }, 'redis connection error (spool)');
     },
   });
+  const acks = createReplicaAcks(
+    durableRedis,
+    { minReplicaAcks: config.spool.minReplicaAcks, timeoutMs: config.spool.replicaAckTimeoutMs },
+    (write) => {
+      metrics.redisReplicationTimeouts.inc({ write });
+    },
+  );
   return {
     rateLimiter: countDecisions(
       createRedisRateLimiter({
@@ -342,17 +375,54 @@ function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): S
       }),
       metrics,
     ),
-    idempotency: createRedisIdempotencyStore({ redis, ttlMs }),
+    idempotency: createRedisIdempotencyStore({ redis: durableRedis, acks, ttlMs }),
     replayGuard: createRedisReplayGuard({ redis, ttlS: replayTtl(config) }),
     spool: createSpool({
-      redis: spoolRedis,
+      redis: durableRedis,
+      acks,
       maxEntries: config.spool.maxEntries,
       receiptTtlS: config.spool.receiptTtlS,
       now: edges.now,
     }),
     redis,
-    spoolRedis,
+    durableRedis,
+    acks,
   };
+}
+
+/**
+ * Startup checks of a reachable Redis: an eviction policy that can drop acknowledged data refuses
+ * the start in production (a warning in dev mode), and the replica count that acknowledgements
+ * will wait for is said out loud.
+ */
+async function checkRedisAtStart(
+  config: Config,
+  stores: StoreParts,
+  logger: Logger,
+): Promise<void> {
+  const { durableRedis, acks } = stores;
+  if (durableRedis === undefined || acks === undefined) return;
+  const findings = await checkRedisPersistence(durableRedis);
+  for (const warning of findings.warnings) logger.warn(warning);
+  if (findings.refusals.length > 0) {
+    if (config.production) throw new StartupRefusedError(findings.refusals);
+    for (const refusal of findings.refusals) logger.warn(`${refusal} (refused in production)`);
+  }
+  const census = await acks.census();
+  const required = await acks.required();
+  const setting = `spool.min_replica_acks ${String(config.spool.minReplicaAcks)}`;
+  const replicas = census.primaries.map((p) => `${p.address}: ${p.replicas}`).join(', ');
+  if (required === 0) {
+    logger.warn(
+      `Redis has no replica to confirm writes (${replicas} connected; ${setting}): a 202, a stored idempotent verdict and a receipt are acknowledged once on the primary, so a failover can lose them`,
+    );
+  } else {
+    const short = census.primaries.filter((p) => p.replicas < required);
+    const message = `acknowledged writes wait for ${required} Redis replica(s), at most ${config.spool.replicaAckTimeoutMs} ms (${setting}; connected replicas: ${replicas})`;
+    if (short.length > 0) {
+      logger.warn(`${message}; fewer are connected now, so those writes answer 503 until they are`);
+    } else logger.info(message);
+  }
 }
 
 interface AuthParts {
@@ -418,7 +488,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
       }),
   };
   const streams = recordsStreams(config.streams);
-  const forwarder = composeForwarder(config, stores.spoolRedis, forwarderClient, edges, metrics);
+  const forwarder = composeForwarder(config, stores, forwarderClient, edges, metrics);
   const { redis } = stores;
   const app = createApp({
     logger: edges.logger,
@@ -486,14 +556,22 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     metrics,
     dev,
     ready: async (timeoutMs) => {
-      if (redis === undefined) return;
+      const { durableRedis } = stores;
+      if (redis === undefined || durableRedis === undefined) return;
       try {
-        await whenReady(redis, timeoutMs);
+        await Promise.all([whenReady(redis, timeoutMs), whenReady(durableRedis, timeoutMs)]);
       } catch (error) {
         edges.logger.warn(
           { err: error },
-          `Redis is not reachable after ${timeoutMs} ms; starting anyway`,
+          `Redis is not reachable after ${timeoutMs} ms; starting anyway, without checking its eviction policy and replicas`,
         );
+        return;
+      }
+      try {
+        await checkRedisAtStart(config, stores, edges.logger);
+      } catch (error) {
+        if (error instanceof StartupRefusedError) throw error;
+        edges.logger.warn({ err: error }, 'Redis settings could not be checked; starting anyway');
       }
     },
     start: () => {
@@ -504,7 +582,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
       await auth.verifier.close();
       await dis.close();
       if (redis !== undefined) await closeRedis(redis);
-      if (stores.spoolRedis !== undefined) await closeRedis(stores.spoolRedis);
+      if (stores.durableRedis !== undefined) await closeRedis(stores.durableRedis);
     },
   };
 }

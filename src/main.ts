@@ -4,7 +4,7 @@ import { runTokenCommand } from './cli/token-command.ts';
 import { runConfigCheck } from './config/check-command.ts';
 import { loadConfig } from './config/load-config.ts';
 import { formatProblems } from './config/problems.ts';
-import { composeGateway, type DevInfo } from './compose.ts';
+import { composeGateway, StartupRefusedError, type DevInfo } from './compose.ts';
 import { createShutdown, type DrainState } from './lifecycle/shutdown.ts';
 import { createLogger, devPrettyStream } from './observability/logger.ts';
 
@@ -89,7 +89,15 @@ async function runGateway(): Promise<void> {
     draining: () => lifecycle.shutdown?.draining() ?? false,
     logger,
   });
-  await gateway.ready(config.redis.mode === 'memory' ? 0 : config.redis.connectTimeoutMs * 2);
+  try {
+    await gateway.ready(config.redis.mode === 'memory' ? 0 : config.redis.connectTimeoutMs * 2);
+  } catch (error) {
+    if (!(error instanceof StartupRefusedError)) throw error;
+    logger.flush();
+    console.error(`dis-gateway: ${error.message}`);
+    await gateway.close();
+    process.exit(1);
+  }
   const server = gateway.app.listen(config.server.port, config.server.host);
   server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
   server.headersTimeout = config.server.headersTimeoutMs;

@@ -188,6 +188,13 @@ const spoolSection = z.strictObject({
   put_timeout_ms: positiveInt(300_000).default(10_000),
   receipt_ttl_s: positiveInt(30 * 86_400).default(86_400),
   dead_letter_max_entries: positiveInt(100_000_000).default(100_000),
+  /** Replicas that must confirm (WAIT) a 202, a stored idempotent verdict or a receipt. */
+  min_replica_acks: z
+    .union([z.literal('auto'), nonNegativeInt(16)], {
+      error: 'must be auto or a whole number of replicas (0 to 16)',
+    })
+    .default('auto'),
+  replica_ack_timeout_ms: positiveInt(60_000).default(500),
 });
 
 const ingestSection = z.strictObject({

@@ -126,7 +126,8 @@ export function loadConfig(env: Env, readFile: ReadFile): LoadConfigResult {
   const sources =
     file.webhooks &&
     buildWebhooks(file.webhooks, streams && new Set(Object.keys(streams)), context);
-  const spool = file.spool && buildSpool(file.spool, context);
+  const spool =
+    file.spool && buildSpool(file.spool, context, file.dis?.request_timeout_ms ?? 5_000);
 
   if (
     problems.length > 0 ||

@@ -214,6 +214,12 @@ export interface SpoolConfig {
   readonly putTimeoutMs: number;
   readonly receiptTtlS: number;
   readonly deadLetterMaxEntries: number;
+  /**
+   * Replicas that must confirm an acknowledged write (WAIT); `auto`: 1 when the primary has a
+   * connected replica at startup, else 0.
+   */
+  readonly minReplicaAcks: number | 'auto';
+  readonly replicaAckTimeoutMs: number;
 }
 
 export interface Config {

@@ -31,6 +31,10 @@ export const ERROR_CATALOG = {
   ERR_DIS_UNAVAILABLE: { status: 503, title: 'DIS is unavailable' },
   ERR_DIS_TIMEOUT: { status: 504, title: 'DIS did not answer in time' },
   ERR_REDIS_UNAVAILABLE: { status: 503, title: 'A required store is unavailable' },
+  ERR_REDIS_REPLICATION_TIMEOUT: {
+    status: 503,
+    title: 'The write was not confirmed by enough Redis replicas in time',
+  },
   ERR_SHUTTING_DOWN: { status: 503, title: 'The gateway is shutting down' },
   ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { readonly status: number; readonly title: string }>;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../errors/app-error.ts';
 import type { RedisClient } from '../redis/connect.ts';
+import { ReplicationTimeoutError, type ReplicaAcks } from '../redis/replication.ts';
 import { defineScript } from '../redis/script.ts';
 import { DEFAULT_IDEMPOTENCY_KEY_PREFIX, toIdempotencyRedisKey } from './key.ts';
 import { IN_PROGRESS_RETRY_AFTER_S } from './types.ts';
@@ -9,6 +10,8 @@ import type { BeginResult, IdempotencyStore, StoredAnswer } from './types.ts';
 
 export interface RedisIdempotencyStoreOptions {
   readonly redis: RedisClient;
+  /** A stored verdict counts only once enough replicas confirmed it (same connection as redis). */
+  readonly acks: ReplicaAcks;
   /** How long a completed verdict is replayed (config; default 24 h upstream). */
   readonly ttlMs: number;
   readonly keyPrefix?: string;
@@ -84,7 +87,7 @@ export function createRedisIdempotencyStore(
   const prefix = options.keyPrefix ?? DEFAULT_IDEMPOTENCY_KEY_PREFIX;
   const randomToken = options.randomToken ?? randomUUID;
   const begin = defineScript(options.redis, BEGIN);
-  const complete = defineScript(options.redis, COMPLETE);
+  const complete = options.acks.script(COMPLETE, 'idempotency_verdict');
   const release = defineScript(options.redis, RELEASE);
 
   return {
@@ -125,6 +128,13 @@ async function unavailableOnError<T>(pending: Promise<T>): Promise<T> {
   try {
     return await pending;
   } catch (error) {
+    if (error instanceof ReplicationTimeoutError) {
+      throw new AppError('ERR_REDIS_REPLICATION_TIMEOUT', {
+        detail: 'The verdict for this Idempotency-Key could not be confirmed on a Redis replica.',
+        cause: error,
+        headers: { 'Retry-After': '1' },
+      });
+    }
     throw new AppError('ERR_REDIS_UNAVAILABLE', {
       detail: 'Idempotency keys cannot be checked right now.',
       cause: error,

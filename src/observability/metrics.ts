@@ -70,7 +70,7 @@ export function createMetrics() {
     }),
     disPossibleDuplicates: new Counter({
       name: 'gateway_dis_possible_duplicates_total',
-      help: 'Records resent after an answer was lost or taken over from another instance: DIS may hold them twice',
+      help: 'Records that DIS may hold twice: resent after a lost answer, taken over from another instance, or answered with an unknown or unconfirmed outcome (a retry may write them again)',
       registers,
     }),
     disBreakerState: new Gauge({
@@ -93,6 +93,12 @@ export function createMetrics() {
       name: 'gateway_redis_errors_total',
       help: 'Redis connection errors',
       labelNames: ['connection'] as const,
+      registers,
+    }),
+    redisReplicationTimeouts: new Counter({
+      name: 'gateway_redis_replication_timeouts_total',
+      help: 'Acknowledged writes that fewer replicas than spool.min_replica_acks confirmed in time (answered 503), by write',
+      labelNames: ['write'] as const,
       registers,
     }),
     webhookVerifications: new Counter({

@@ -3,6 +3,7 @@ import type { DisClient } from '../dis/client.ts';
 import { DisCircuitOpenError } from '../dis/errors.ts';
 import { backoffDelay, type BackoffPolicy } from '../dis/retry.ts';
 import type { RedisClient } from '../redis/connect.ts';
+import type { ReplicaAcks } from '../redis/replication.ts';
 import { decodeEntry, toPutEntry, type SpoolEntry } from './entry.ts';
 import { createSpoolKeys } from './keys.ts';
 import { createSettle, planBatch, type BatchPlan, type DeadLetter, type Settle } from './settle.ts';
@@ -30,6 +31,8 @@ export interface ForwarderEvents {
 export interface ForwarderOptions {
   /** A template: each stream gets its own duplicate connection, since its reads block. */
   readonly redis: RedisClient;
+  /** Receipt updates in Cluster wait for these (see settle.ts). */
+  readonly acks: ReplicaAcks;
   readonly client: Pick<DisClient, 'putRecords'>;
   readonly streams: readonly { readonly disStream: string; readonly streamId?: string }[];
   /** Unique per instance, e.g. hostname-pid-random. */
@@ -106,6 +109,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   ): Promise<void> {
     const settle: Settle = createSettle({
       redis: connection.redis,
+      acks: options.acks,
       streamKey: keys.stream(target.disStream),
       deadLetterKey: keys.deadLetter(target.disStream),
       receiptKey: keys.receipt,
@@ -140,6 +144,29 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       const untilRetry = state.ownPending ? state.retryAt - t : Infinity;
       const fresh = await connection.read('>', Math.min(options.blockMs, Math.max(1, untilRetry)));
       return fresh.length > 0 ? { kind: 'new', entries: fresh } : undefined;
+    };
+
+    /**
+     * DIS has answered for these entries: what is left is writing that down. A failed settlement
+     * (Redis away, a receipt update not confirmed by a replica) is retried as it is, instead of
+     * leaving the entries to be read and sent to DIS again. Stopping leaves them pending for
+     * another instance (at-least-once).
+     */
+    const settleUntilDone = async (
+      plan: BatchPlan,
+      gone: readonly string[],
+      failedAt: string,
+    ): Promise<void> => {
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await settle(plan, gone, failedAt);
+          return;
+        } catch (error) {
+          if (stopping(signal)) throw error;
+          report(error);
+          await pause(backoffDelay(backoff, attempt, random), signal);
+        }
+      }
     };
 
     const scheduleRetry = (extraMs = 0): void => {
@@ -192,7 +219,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         }
       }
       plan = { ...plan, dead: [...plan.dead, ...damaged] };
-      await settle(plan, gone, new Date(now()).toISOString());
+      await settleUntilDone(plan, gone, new Date(now()).toISOString());
       emit(events.written, plan.written.length);
       emit(events.deadLettered, plan.dead.length);
 

@@ -1,5 +1,6 @@
 import type { RecordVerdict } from '../dis/client.ts';
 import type { RedisClient } from '../redis/connect.ts';
+import type { ReplicaAcks } from '../redis/replication.ts';
 import { defineScript } from '../redis/script.ts';
 import type { SpoolEntry } from './entry.ts';
 import { FORWARDER_GROUP } from './keys.ts';
@@ -94,6 +95,8 @@ return 1
 
 export interface SettleTarget {
   readonly redis: RedisClient;
+  /** Receipt updates in Cluster go through it (its own connection, with WAIT). */
+  readonly acks: ReplicaAcks;
   readonly streamKey: string;
   readonly deadLetterKey: string;
   readonly receiptKey: (id: string) => string;
@@ -112,9 +115,16 @@ export type Settle = (
  * Receipts first, then one MULTI on the spool's slot: dead letters added, entries acknowledged and
  * deleted together. A crash between the two steps leaves entries pending whose receipts already
  * tell the truth; they are sent again (at-least-once), never lost.
+ *
+ * On one primary (standalone, Sentinel) a replica holds a prefix of the primary's writes, so if a
+ * failover keeps the XDEL it keeps the receipt update before it. In Cluster a receipt lives on
+ * another node than its entries: its update is confirmed by the replicas (WAIT) before the entries
+ * are deleted, or a failover of the receipt's node could leave it `pending` for a written record.
  */
 export function createSettle(target: SettleTarget): Settle {
-  const updateReceipt = defineScript(target.redis, UPDATE_RECEIPT);
+  const updateReceipt = target.redis.isCluster
+    ? target.acks.script(UPDATE_RECEIPT, 'receipt_update')
+    : defineScript(target.redis, UPDATE_RECEIPT);
   return async (plan, gone, failedAt) => {
     const byReceipt = new Map<string, string[]>();
     const note = (entry: SpoolEntry, outcome: RecordOutcome): void => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../errors/app-error.ts';
 import type { RedisClient } from '../redis/connect.ts';
-import { defineScript } from '../redis/script.ts';
+import { ReplicationTimeoutError, type ReplicaAcks } from '../redis/replication.ts';
 import { toRecordFields, type SpoolRecord } from './entry.ts';
 import { createSpoolKeys, isReceiptId } from './keys.ts';
 import { parseReceiptHash, type Receipt } from './receipt.ts';
@@ -32,6 +32,11 @@ export interface Spool {
 
 export interface SpoolOptions {
   readonly redis: RedisClient;
+  /**
+   * A 202 is answered only once enough replicas confirmed the append (and the receipt); built on
+   * the same connection as `redis`.
+   */
+  readonly acks: ReplicaAcks;
   /** Entries per DIS stream (sent entries are deleted, so this bounds the unsent ones). */
   readonly maxEntries: number;
   readonly receiptTtlS: number;
@@ -87,6 +92,13 @@ const AppendReply = z.tuple([z.union([z.literal(0), z.literal(1)]), z.number()])
 
 function unavailable(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  if (error instanceof ReplicationTimeoutError) {
+    return new AppError('ERR_REDIS_REPLICATION_TIMEOUT', {
+      detail: 'The records could not be confirmed as stored on a Redis replica; retry later.',
+      cause: error,
+      headers: { 'Retry-After': '1' },
+    });
+  }
   return new AppError('ERR_REDIS_UNAVAILABLE', {
     detail: 'The spool is unavailable right now.',
     cause: error,
@@ -100,8 +112,8 @@ export function createSpool(options: SpoolOptions): Spool {
   const randomId = options.randomId ?? randomUUID;
   const ttlMs = Math.max(1, Math.round(options.receiptTtlS * 1000));
   const fullRetryAfterS = options.fullRetryAfterS ?? 5;
-  const appendScript = defineScript(redis, APPEND);
-  const createReceipt = defineScript(redis, CREATE_RECEIPT);
+  const appendScript = options.acks.script(APPEND, 'spool_append');
+  const createReceipt = options.acks.script(CREATE_RECEIPT, 'receipt');
   // ioredis knows its own topology; a Cluster client refuses multi-slot scripts.
   const cluster = redis.isCluster;
 
@@ -133,9 +145,10 @@ export function createSpool(options: SpoolOptions): Spool {
       }
       try {
         if (cluster) {
-          // Receipt first: an entry must never exist without the receipt it reports to. If the
-          // append then fails, the receipt is removed (or expires): the caller got a 503 and never
-          // saw its id.
+          // Receipt first, replicated before the entries exist: an entry must never exist without
+          // the receipt it reports to. If the append then fails, the receipt is removed (or
+          // expires): the caller got a 503 and never saw its id. (Entries whose append was not
+          // confirmed by a replica may still be delivered; settling skips a missing receipt.)
           await createReceipt(
             [receiptKey],
             [input.owner, input.logicalStream, input.records.length, acceptedAt, ttlMs],

@@ -15,7 +15,7 @@ import type {
 } from '../../src/idempotency/types.ts';
 import { closeRedis, createRedis, whenReady } from '../../src/redis/connect.ts';
 import type { RedisClient } from '../../src/redis/connect.ts';
-import { connectTestRedis, startRedis } from '../helpers/redis-server.ts';
+import { connectTestRedis, startRedis, testReplicaAcks } from '../helpers/redis-server.ts';
 import type { RedisServer } from '../helpers/redis-server.ts';
 
 interface Subject {
@@ -177,6 +177,7 @@ describe('Redis idempotency store', () => {
   behavesLikeAnIdempotencyStore(() => ({
     store: createRedisIdempotencyStore({
       redis,
+      acks: testReplicaAcks(redis),
       ttlMs: TTL_MS,
       keyPrefix: `gw:idem:t-${randomUUID()}`,
     }),
@@ -185,7 +186,12 @@ describe('Redis idempotency store', () => {
 
   it('the key lives for the lock TTL while in progress and for the verdict TTL once completed', async () => {
     const keyPrefix = `gw:idem:t-${randomUUID()}`;
-    const store = createRedisIdempotencyStore({ redis, ttlMs: 86_400_000, keyPrefix });
+    const store = createRedisIdempotencyStore({
+      redis,
+      acks: testReplicaAcks(redis),
+      ttlMs: 86_400_000,
+      keyPrefix,
+    });
     const request = { principal: 'p', stream: 's', key: 'k', fingerprint: 'f', lockTtlMs: 30_000 };
     const redisKey = toIdempotencyRedisKey(keyPrefix, 'p', 's', 'k');
     const handle = started(await store.begin(request));
@@ -209,7 +215,11 @@ describe('Redis idempotency store', () => {
       await own.stop();
     });
     await whenReady(client, 5000);
-    const store = createRedisIdempotencyStore({ redis: client, ttlMs: TTL_MS });
+    const store = createRedisIdempotencyStore({
+      redis: client,
+      acks: testReplicaAcks(client),
+      ttlMs: TTL_MS,
+    });
     const request = { principal: 'p', stream: 's', key: 'k', fingerprint: 'f', lockTtlMs: 1000 };
     const handle = started(await store.begin(request));
 

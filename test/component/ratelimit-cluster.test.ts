@@ -8,7 +8,7 @@ import type { RateLimitPolicyConfig } from '../../src/ratelimit/policy.ts';
 import { createRedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
 import { closeRedis, createRedis, whenReady } from '../../src/redis/connect.ts';
 import type { RedisClient } from '../../src/redis/connect.ts';
-import { startRedis } from '../helpers/redis-server.ts';
+import { startRedis, testReplicaAcks } from '../helpers/redis-server.ts';
 import type { RedisServer } from '../helpers/redis-server.ts';
 
 const generous = { requestsPerS: 1e6, burst: 1e6, recordsPerS: 1e9, bytesPerS: 1e12 };
@@ -92,6 +92,7 @@ describe('Redis Cluster mode', () => {
   it('the idempotency store works against a cluster (one key per call)', async () => {
     const store = createRedisIdempotencyStore({
       redis: cluster,
+      acks: testReplicaAcks(cluster),
       ttlMs: 60_000,
       keyPrefix: `gw:idem:t-${randomUUID()}`,
     });

@@ -8,6 +8,7 @@ import { createRedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
 import { closeRedis, createRedis, whenReady, type RedisClient } from '../../src/redis/connect.ts';
 import { createSpool } from '../../src/spool/spool.ts';
 import { createRedisReplayGuard } from '../../src/webhooks/replay-guard.ts';
+import { testReplicaAcks } from '../helpers/redis-server.ts';
 import { startRedisCluster, type RedisClusterRig } from '../helpers/redis-topology.ts';
 
 // A real cluster of three masters (and their replicas): calls issued in the same tick whose keys
@@ -33,6 +34,10 @@ describe('Redis Cluster of three masters: every call reaches the master of its k
   after(async () => {
     await closeRedis(redis);
     await rig.stop();
+  });
+
+  it('every master has a replica, so acknowledged writes below wait for one (WAIT on the master of their keys)', async () => {
+    assert.equal(await testReplicaAcks(redis).required(), 1);
   });
 
   it('the principals of this test live on all three masters', async () => {
@@ -68,6 +73,7 @@ describe('Redis Cluster of three masters: every call reaches the master of its k
   it(`${CALLS} idempotency begin/complete pairs in one tick for principals on different masters all succeed`, async () => {
     const store = createRedisIdempotencyStore({
       redis,
+      acks: testReplicaAcks(redis),
       ttlMs: 60_000,
       keyPrefix: `gw:idem:t-${randomUUID()}`,
     });
@@ -106,6 +112,7 @@ describe('Redis Cluster of three masters: every call reaches the master of its k
   it('spool appends to streams on different masters in one tick all succeed, receipts included', async () => {
     const spool = createSpool({
       redis,
+      acks: testReplicaAcks(redis),
       maxEntries: 10_000,
       receiptTtlS: 60,
       now: Date.now,

@@ -5,7 +5,7 @@ import { AppError } from '../../src/errors/app-error.ts';
 import { closeRedis, createRedis, whenReady, type RedisClient } from '../../src/redis/connect.ts';
 import { createSpoolKeys } from '../../src/spool/keys.ts';
 import { createSpool, type SpoolOptions } from '../../src/spool/spool.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { startRedis, type RedisServer, testReplicaAcks } from '../helpers/redis-server.ts';
 
 function connect(server: RedisServer): RedisClient {
   return createRedis({
@@ -50,6 +50,7 @@ describe('spool append, receipts and stats on a standalone Redis', () => {
     const keyPrefix = `t-${randomUUID()}:`;
     const spool = createSpool({
       redis,
+      acks: testReplicaAcks(redis),
       maxEntries: 1000,
       receiptTtlS: 3600,
       now: Date.now,
@@ -204,6 +205,7 @@ describe('spool when Redis is down', () => {
       await whenReady(redis, 5000);
       const spool = createSpool({
         redis,
+        acks: testReplicaAcks(redis),
         maxEntries: 100,
         receiptTtlS: 60,
         now: Date.now,
@@ -259,6 +261,7 @@ describe('spool on Redis Cluster', () => {
     const keys = createSpoolKeys(keyPrefix);
     const spool = createSpool({
       redis: cluster,
+      acks: testReplicaAcks(cluster),
       maxEntries: 4,
       receiptTtlS: 60,
       now: Date.now,

@@ -14,7 +14,12 @@ import {
   uniqueStreamName,
   type ClientAndEmulator,
 } from '../helpers/dis-fixtures.ts';
-import { connectTestRedis, startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import {
+  connectTestRedis,
+  startRedis,
+  type RedisServer,
+  testReplicaAcks,
+} from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /** Counts of what the forwarder reported. */
@@ -58,6 +63,7 @@ describe('forwarder: spool to DIS', () => {
     const keyPrefix = `t-${randomUUID()}:`;
     const spool = createSpool({
       redis,
+      acks: testReplicaAcks(redis),
       maxEntries: 10_000,
       receiptTtlS: 600,
       now: Date.now,
@@ -67,6 +73,7 @@ describe('forwarder: spool to DIS', () => {
     const forward = (overrides: Partial<ForwarderOptions> = {}, client: DisClient = dis.client) => {
       const forwarder = createForwarder({
         redis,
+        acks: testReplicaAcks(redis),
         client,
         streams: [{ disStream }],
         consumer: `c-${randomUUID()}`,

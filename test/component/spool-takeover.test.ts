@@ -11,7 +11,7 @@ import {
   uniqueStreamName,
   type ClientAndEmulator,
 } from '../helpers/dis-fixtures.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { startRedis, type RedisServer, testReplicaAcks } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 function connect(server: RedisServer): RedisClient {
@@ -55,6 +55,7 @@ function useRig(options: { cluster?: boolean } = {}) {
     const keyPrefix = `t-${randomUUID()}:`;
     const spool = createSpool({
       redis: rig.redis,
+      acks: testReplicaAcks(rig.redis),
       maxEntries: 10_000,
       receiptTtlS: 600,
       now: Date.now,
@@ -63,6 +64,7 @@ function useRig(options: { cluster?: boolean } = {}) {
     const forward = (overrides: Partial<ForwarderOptions> = {}) => {
       const forwarder = createForwarder({
         redis: rig.redis,
+        acks: testReplicaAcks(rig.redis),
         client: rig.dis.client,
         streams: [{ disStream }],
         consumer: `c-${randomUUID()}`,
@@ -200,6 +202,7 @@ describe('forwarder through a Redis restart', () => {
     const errors: unknown[] = [];
     const forwarder = createForwarder({
       redis,
+      acks: testReplicaAcks(redis),
       client: dis.client,
       streams: [{ disStream: 'dis-restart' }],
       consumer: 'c-restart',
@@ -220,6 +223,7 @@ describe('forwarder through a Redis restart', () => {
       await dis.client.createStream({ stream_name: 'dis-restart', partition_count: 1 });
       const spool = createSpool({
         redis,
+        acks: testReplicaAcks(redis),
         maxEntries: 100,
         receiptTtlS: 60,
         now: Date.now,

@@ -36,6 +36,8 @@ const config = {
       },
     },
   },
+  // An attempt in flight at a batch's deadline runs to this timeout: it stays below the claim time.
+  dis: { request_timeout_ms: 1500 },
   spool: {
     block_ms: 100,
     claim_idle_ms: 3000,

@@ -57,6 +57,11 @@ export interface SpoolRigOptions {
   readonly partitions: number;
   /** The config file's `spool` section. */
   readonly spool: Readonly<Record<string, number>>;
+  /**
+   * `dis.request_timeout_ms`: with a short claim time it must leave room for an attempt still in
+   * flight at a batch's deadline (claim_idle_ms > put_timeout_ms + this).
+   */
+  readonly disRequestTimeoutMs?: number;
 }
 
 const PendingSummary = z.tuple([z.coerce.number()], z.unknown());
@@ -95,6 +100,9 @@ export async function startSpoolRig(t: Cleanup, options: SpoolRigOptions): Promi
         },
       },
       spool: options.spool,
+      ...(options.disRequestTimeoutMs === undefined
+        ? {}
+        : { dis: { request_timeout_ms: options.disRequestTimeoutMs } }),
     }),
   );
   const credentials = DEV_CREDENTIALS[0];

@@ -5,6 +5,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRedis, whenReady, type RedisClient } from '../../src/redis/connect.ts';
+import { createReplicaAcks, type ReplicaAcks } from '../../src/redis/replication.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RedisServer {
@@ -296,4 +297,13 @@ export async function connectTestRedis(
   });
   await whenReady(redis, 5000);
   return redis;
+}
+
+/** The acknowledgement policy of a gateway (default: `auto`, so 0 on a Redis without replicas). */
+export function testReplicaAcks(
+  redis: RedisClient,
+  minReplicaAcks: number | 'auto' = 'auto',
+  timeoutMs = 500,
+): ReplicaAcks {
+  return createReplicaAcks(redis, { minReplicaAcks, timeoutMs });
 }

@@ -61,8 +61,9 @@ describe('gateway processes sharing a Redis spool', () => {
   it('when the first gateway is killed with SIGKILL while entries are pending, a second one writes every accepted record and duplicates come only from batches in flight', async (t) => {
     const rig = await startSpoolRig(t, {
       partitions: 2,
+      disRequestTimeoutMs: 900,
       spool: {
-        claim_idle_ms: 2000,
+        claim_idle_ms: 2500,
         put_timeout_ms: 1500,
         block_ms: 200,
         batch_size: BATCH_SIZE,
@@ -188,6 +189,7 @@ describe('gateway processes sharing a Redis spool', () => {
   it('a full spool answers 503 with Retry-After, and a record DIS refuses for good is dead-lettered and says so in its receipt', async (t) => {
     const rig = await startSpoolRig(t, {
       partitions: 1,
+      disRequestTimeoutMs: 900,
       spool: {
         max_entries: 5,
         claim_idle_ms: 2000,

@@ -24,6 +24,8 @@ describe('config: spool section', () => {
       putTimeoutMs: 10_000,
       receiptTtlS: 86_400,
       deadLetterMaxEntries: 100_000,
+      minReplicaAcks: 'auto',
+      replicaAckTimeoutMs: 500,
     });
   });
 
@@ -39,6 +41,8 @@ spool:
   put_timeout_ms: 20000
   receipt_ttl_s: 3600
   dead_letter_max_entries: 42
+  min_replica_acks: 2
+  replica_ack_timeout_ms: 150
 `);
     if (!result.ok) assert.fail(result.problems.join('\n'));
     assert.deepEqual(result.config.spool, {
@@ -51,6 +55,8 @@ spool:
       putTimeoutMs: 20_000,
       receiptTtlS: 3600,
       deadLetterMaxEntries: 42,
+      minReplicaAcks: 2,
+      replicaAckTimeoutMs: 150,
     });
   });
 
@@ -64,14 +70,23 @@ spool:
     ]);
   });
 
-  it('a claim idle time not above the PutRecords deadline, and a backoff that starts above its cap, are refused', () => {
+  it('a claim idle time not above the PutRecords deadline plus the DIS request timeout, and a backoff that starts above its cap, are refused', () => {
     const result = load(
-      'spool: { claim_idle_ms: 5000, put_timeout_ms: 5000, retry_initial_ms: 2000, retry_max_ms: 1000 }',
+      'spool: { claim_idle_ms: 9000, put_timeout_ms: 5000, retry_initial_ms: 2000, retry_max_ms: 1000 }\ndis: { request_timeout_ms: 4000 }',
     );
     assert.equal(result.ok, false);
     assert.deepEqual(result.problems, [
       'spool.retry_initial_ms: must not exceed spool.retry_max_ms',
-      'spool.claim_idle_ms: must be above spool.put_timeout_ms',
+      'spool.claim_idle_ms: must be above spool.put_timeout_ms + dis.request_timeout_ms (a batch in flight at its deadline still waits for its DIS request)',
+    ]);
+  });
+
+  it('min_replica_acks is auto or a count; anything else is refused with the choices', () => {
+    const result = load('spool: { min_replica_acks: some, replica_ack_timeout_ms: 0 }');
+    assert.equal(result.ok, false);
+    assert.deepEqual(result.problems, [
+      'spool.min_replica_acks: must be auto or a whole number of replicas (0 to 16)',
+      'spool.replica_ack_timeout_ms: must be at least 1',
     ]);
   });
 });
