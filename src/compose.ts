@@ -160,6 +160,27 @@ function composeForwarder(
   });
 }
 
+interface BackgroundWork {
+  readonly add: (task: Promise<void>) => void;
+  /** Resolves when every task added so far has settled. */
+  readonly settled: () => Promise<void>;
+}
+
+function createBackgroundWork(onError: (error: unknown) => void): BackgroundWork {
+  const tasks = new Set<Promise<void>>();
+  return {
+    add(task) {
+      const tracked = task.catch(onError).finally(() => {
+        tasks.delete(tracked);
+      });
+      tasks.add(tracked);
+    },
+    settled: async () => {
+      while (tasks.size > 0) await Promise.all(tasks);
+    },
+  };
+}
+
 function recordsStreams(
   streams: Readonly<Record<string, StreamConfig>>,
 ): Map<string, RecordsStream> {
@@ -307,6 +328,24 @@ function replayTtl(config: Config): number {
   return replayTtlS(Math.max(300, ...tolerances));
 }
 
+/** Senders give a webhook seconds (GitHub 10 s) before they call it failed. */
+function webhookSyncWaitMs(config: Config): number {
+  return Math.min(config.server.defaultWaitMs, 5000);
+}
+
+/** How long a DIS call in flight at its caller's deadline may still run: its request timeout. */
+function lateAnswerMs(config: Config): number {
+  return config.dis.mode === 'remote' ? config.dis.requestTimeoutMs : 5000;
+}
+
+/**
+ * A delivery's claim stays pending at most as long as accepting it can take: the sync wait, a DIS
+ * call that outlives it, and a margin.
+ */
+function replayPendingTtlS(config: Config): number {
+  return Math.ceil((webhookSyncWaitMs(config) + lateAnswerMs(config)) / 1000) + 10;
+}
+
 function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): StoreParts {
   const policy = createRateLimitPolicy({
     default: config.limits.default,
@@ -320,7 +359,11 @@ function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): S
     return {
       rateLimiter: countDecisions(memoryLimiter, metrics),
       idempotency: createMemoryIdempotencyStore({ ttlMs, now: edges.now }),
-      replayGuard: createMemoryReplayGuard({ ttlS: replayTtl(config), now: edges.now }),
+      replayGuard: createMemoryReplayGuard({
+        ttlS: replayTtl(config),
+        pendingTtlS: replayPendingTtlS(config),
+        now: edges.now,
+      }),
       spool: undefined,
       redis: undefined,
       durableRedis: undefined,
@@ -376,7 +419,11 @@ function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): S
       metrics,
     ),
     idempotency: createRedisIdempotencyStore({ redis: durableRedis, acks, ttlMs }),
-    replayGuard: createRedisReplayGuard({ redis, ttlS: replayTtl(config) }),
+    replayGuard: createRedisReplayGuard({
+      redis,
+      ttlS: replayTtl(config),
+      pendingTtlS: replayPendingTtlS(config),
+    }),
     spool: createSpool({
       redis: durableRedis,
       acks,
@@ -488,6 +535,9 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
       }),
   };
   const streams = recordsStreams(config.streams);
+  const background = createBackgroundWork((error) => {
+    edges.logger.warn({ err: error }, 'background work after an answer failed');
+  });
   const forwarder = composeForwarder(config, stores, forwarderClient, edges, metrics);
   const { redis } = stores;
   const app = createApp({
@@ -506,8 +556,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     webhooks: {
       sources: webhookSources(config, streams),
       replayGuard: stores.replayGuard,
-      // Senders give a webhook seconds (GitHub 10 s) before they call it failed.
-      syncWaitMs: Math.min(config.server.defaultWaitMs, 5000),
+      syncWaitMs: webhookSyncWaitMs(config),
       onVerification: (source, result) => {
         metrics.webhookVerifications.inc({ source, result });
       },
@@ -523,7 +572,23 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
       maxRecordBytes: config.limits.maxRecordBytes,
       maxJsonDepth: config.limits.maxJsonDepth,
     },
-    wait: { defaultMs: config.server.defaultWaitMs, maxMs: config.server.maxWaitMs },
+    wait: {
+      defaultMs: config.server.defaultWaitMs,
+      maxMs: config.server.maxWaitMs,
+      lateAnswerMs: lateAnswerMs(config),
+    },
+    background: background.add,
+    outcomes: {
+      possibleDuplicates: (count) => {
+        metrics.disPossibleDuplicates.inc(count);
+      },
+      late: (event) => {
+        edges.logger.info(event, 'a DIS call that outlived its caller’s wait has settled');
+      },
+      verdictNotStored: (error) => {
+        edges.logger.warn({ err: error }, 'an idempotent verdict could not be stored');
+      },
+    },
     trustProxy: config.server.trustProxy,
     ...(edges.draining === undefined ? {} : { draining: edges.draining }),
     onUnexpectedError: (error) => {
@@ -580,7 +645,9 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     close: async () => {
       await forwarder?.stop();
       await auth.verifier.close();
+      // DIS calls still running (after their callers' 504) finish first, then settle their keys.
       await dis.close();
+      await background.settled();
       if (redis !== undefined) await closeRedis(redis);
       if (stores.durableRedis !== undefined) await closeRedis(stores.durableRedis);
     },

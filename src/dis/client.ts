@@ -114,7 +114,11 @@ export interface PutRecordsInput {
   readonly streamName: string;
   readonly streamId?: string | undefined;
   readonly records: readonly PutRecordsRequestEntry[];
-  /** Absolute time (ms, the client's clock) after which nothing more is tried. */
+  /**
+   * Absolute time (ms, the client's clock) after which no attempt starts. An attempt in flight
+   * then runs to the request timeout (its answer is the truth about those records), so the call
+   * may return up to that long after the deadline.
+   */
   readonly deadline: number;
 }
 
@@ -285,7 +289,6 @@ export function createDisClient(options: DisClientOptions): DisClient {
           path,
           headers: auth.headers,
           body: request.body,
-          deadline: request.deadline,
         });
         breaker.recordSuccess();
         events.request?.({

@@ -64,7 +64,7 @@ export function createIamTokenProvider(options: TokenProviderOptions): TokenProv
   });
   const transport = createTransport({
     origin: new URL(options.endpoint).origin,
-    timeouts: DEFAULT_TIMEOUTS,
+    timeouts: { ...DEFAULT_TIMEOUTS, headersMs: timeoutMs, bodyMs: timeoutMs },
     dispatcher: options.dispatcher,
     connections: 2,
     now: options.now,
@@ -80,7 +80,6 @@ export function createIamTokenProvider(options: TokenProviderOptions): TokenProv
         path: '/v3/auth/tokens?nocatalog=true',
         headers: { 'Content-Type': 'application/json;charset=utf8' },
         body,
-        deadline: options.now() + timeoutMs,
       });
     } catch (error) {
       const status = error instanceof DisHttpError ? ` (${error.status})` : '';

@@ -4,6 +4,12 @@ import { z } from 'zod';
 import { DisError, DisHttpError } from './errors.ts';
 
 // HTTP to one DIS endpoint over a keep-alive pool; every failure leaves here as a typed DisError.
+//
+// A request is bounded by its own timeouts (connect, headers, body: dis.request_timeout_ms), never
+// cut short by a caller's deadline: abandoning a request that went out does not unsend it, it only
+// turns an answer DIS was about to give into "unknown". Callers bound how long they wait themselves
+// (the retry budget in client.ts, the answer deadline in ingest), and the answer, when it comes,
+// still settles idempotency keys, receipts and metrics.
 
 export interface TransportTimeouts {
   readonly connectMs: number;
@@ -34,8 +40,6 @@ export interface TransportRequest {
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly body?: string | undefined;
-  /** Absolute deadline (ms since epoch, same clock as `now`); the request is abandoned then. */
-  readonly deadline?: number | undefined;
 }
 
 export interface TransportResponse {
@@ -98,12 +102,12 @@ function codeOf(error: unknown): string | undefined {
   return typeof error.code === 'string' ? error.code : undefined;
 }
 
-function toTransportError(error: unknown, deadlineHit: boolean): DisError {
+function toTransportError(error: unknown): DisError {
   const code = codeOf(error);
   if (code !== undefined && UNREACHABLE.has(code)) {
     return new DisError('ERR_DIS_UNREACHABLE', `cannot connect to DIS (${code})`, { cause: error });
   }
-  if (deadlineHit || (code !== undefined && TIMEOUTS.has(code))) {
+  if (code !== undefined && TIMEOUTS.has(code)) {
     return new DisError('ERR_DIS_TIMEOUT', 'DIS did not answer in time', {
       cause: error,
       possiblyProcessed: true,
@@ -129,19 +133,6 @@ export function createTransport(options: TransportOptions): Transport {
 
   return {
     send: async (request) => {
-      const remaining =
-        request.deadline === undefined ? undefined : Math.max(1, request.deadline - options.now());
-      // A timer cleared when the answer is in, not AbortSignal.timeout: that one stays armed for
-      // the whole remaining deadline (seconds), so under load every call left a live timer and
-      // signal behind for that long (thousands at once).
-      const abort = remaining === undefined ? undefined : new AbortController();
-      const timer =
-        abort === undefined
-          ? undefined
-          : setTimeout(() => {
-              abort.abort(new DOMException('the DIS call deadline passed', 'TimeoutError'));
-            }, remaining);
-      const signal = abort?.signal;
       let response: Dispatcher.ResponseData;
       let text: string;
       try {
@@ -151,18 +142,12 @@ export function createTransport(options: TransportOptions): Transport {
           path: request.path,
           headers: request.headers,
           body: request.body ?? null,
-          headersTimeout: Math.min(
-            options.timeouts.headersMs,
-            remaining ?? options.timeouts.headersMs,
-          ),
+          headersTimeout: options.timeouts.headersMs,
           bodyTimeout: options.timeouts.bodyMs,
-          signal: signal ?? null,
         });
         text = await response.body.text();
       } catch (error) {
-        throw toTransportError(error, signal?.aborted ?? false);
-      } finally {
-        clearTimeout(timer);
+        throw toTransportError(error);
       }
       if (response.statusCode >= 200 && response.statusCode < 300) {
         return { status: response.statusCode, headers: response.headers, text };

@@ -25,6 +25,10 @@ export const ERROR_CATALOG = {
   ERR_WEBHOOK_UNKNOWN_SOURCE: { status: 404, title: 'Unknown webhook source' },
   ERR_WEBHOOK_UNAUTHORIZED: { status: 401, title: 'Webhook signature not valid' },
   ERR_WEBHOOK_TOO_LARGE: { status: 413, title: 'Webhook body too large' },
+  ERR_WEBHOOK_IN_PROGRESS: {
+    status: 409,
+    title: 'An earlier attempt of this delivery is still being accepted',
+  },
   ERR_RECEIPT_NOT_FOUND: { status: 404, title: 'Unknown or expired receipt' },
   ERR_SPOOL_FULL: { status: 503, title: 'The spool is full' },
   ERR_DIS_BAD_GATEWAY: { status: 502, title: 'DIS answered in a way the gateway cannot use' },

@@ -69,6 +69,8 @@ export function createApp(deps: AppDeps): Express {
       ingest: deps.ingest,
       now: deps.now,
       maxRecordBytes: deps.limits.maxRecordBytes,
+      background: deps.background,
+      outcomes: deps.outcomes,
     }),
   );
   app.use(receiptsRoute({ verifier: deps.verifier, spool: deps.spool }));

@@ -244,13 +244,37 @@ describe('what the client retries', () => {
     assert.deepEqual(countBy(outcome.verdicts, codeOf), { 'DIS.4301': 2 });
   });
 
-  it('when DIS answers too slowly, the records come back failed and retryable at the deadline', async () => {
+  it('when DIS answers after the deadline but within the request timeout, that answer is the verdict and nothing is sent twice', async () => {
+    env.emulator.faults.setLatency(700);
+    try {
+      const requests = putRequests(env);
+      const started = Date.now();
+      const outcome = await put(uniqueEntries(4), 200);
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 650, `waited for the answer in flight (${elapsed} ms)`);
+      assert.deepEqual(countBy(outcome.verdicts, codeOf), { ok: 4 });
+      assert.equal(putRequests(env) - requests, 1, 'no attempt started after the deadline');
+      assert.equal(outcome.possibleDuplicates, 0);
+    } finally {
+      env.emulator.faults.clear();
+    }
+  });
+
+  it('when DIS does not answer within the request timeout, the records come back failed ERR_DIS_TIMEOUT, retryable', async () => {
+    const client = env.clientWith({ timeouts: { headersMs: 300, bodyMs: 300 } });
     env.emulator.faults.setLatency(1500);
     try {
       const started = Date.now();
-      const outcome = await put(uniqueEntries(4), 400);
+      const outcome = await client.putRecords({
+        streamName: stream,
+        records: uniqueEntries(4),
+        deadline: Date.now() + 100,
+      });
       const elapsed = Date.now() - started;
-      assert.ok(elapsed < 1500, `returned before DIS answered (${elapsed} ms)`);
+      assert.ok(
+        elapsed < 1500,
+        `gave up at the request timeout, before DIS answered (${elapsed} ms)`,
+      );
       for (const v of outcome.verdicts) {
         assert.ok(v.status === 'failed');
         assert.equal(v.errorCode, 'ERR_DIS_TIMEOUT');

@@ -164,13 +164,16 @@ describe('POST /v1/streams/{stream}/records', () => {
     expectProblem(unavailable, 503, 'ERR_DIS_UNAVAILABLE');
     assert.match(unavailable.headers['retry-after'] ?? '', /^\d+$/);
 
-    gw.emulator.faults.setLatency(3000);
+    gw.emulator.faults.setLatency(1500);
     try {
       const res = await post('clicks', JSON.stringify({ records: [{ data: 1 }] })).set(
         'Prefer',
         'wait=1',
       );
       expectProblem(res, 504, 'ERR_DIS_TIMEOUT');
+      // The DIS call goes on after the 504 (to its request timeout): let it end before the next
+      // test scripts the emulator's faults.
+      await new Promise((resolve) => setTimeout(resolve, 700));
     } finally {
       gw.emulator.faults.clear();
     }

@@ -138,6 +138,7 @@ describe('Redis Cluster of three masters: every call reaches the master of its k
     const guard = createRedisReplayGuard({
       redis,
       ttlS: 60,
+      pendingTtlS: 20,
       keyPrefix: `gw:replay:t-${randomUUID()}:`,
     });
     const claims = await Promise.all(

@@ -21,19 +21,22 @@ import type { RedisServer } from '../helpers/redis-server.ts';
 function behavesLikeAReplayGuard(make: () => ReplayGuard): void {
   const source = (): string => `src-${randomUUID()}`;
 
-  it('the first claim of a delivery id is new, every later one a duplicate', async () => {
+  it('the first claim of a delivery id is new; while it is pending later ones are in progress, once accepted duplicates', async () => {
     const guard = make();
     const name = source();
     assert.equal(await guard.claim(name, 'd-1'), 'new');
+    assert.equal(await guard.claim(name, 'd-1'), 'in-progress');
+    await guard.accept(name, 'd-1');
     assert.equal(await guard.claim(name, 'd-1'), 'duplicate');
     assert.equal(await guard.claim(name, 'd-1'), 'duplicate');
   });
 
-  it('of ten concurrent claims of one id exactly one is new', async () => {
+  it('of ten concurrent claims of one id exactly one is new, the others in progress', async () => {
     const guard = make();
     const name = source();
     const verdicts = await Promise.all(Array.from({ length: 10 }, () => guard.claim(name, 'd-1')));
     assert.equal(verdicts.filter((v) => v === 'new').length, 1);
+    assert.equal(verdicts.filter((v) => v === 'in-progress').length, 9);
   });
 
   it('the same id from two sources, or two ids from one source, are both new', async () => {
@@ -50,7 +53,7 @@ function behavesLikeAReplayGuard(make: () => ReplayGuard): void {
     assert.equal(await guard.claim(name, 'd-1'), 'new');
     await guard.release(name, 'd-1');
     assert.equal(await guard.claim(name, 'd-1'), 'new');
-    assert.equal(await guard.claim(name, 'd-1'), 'duplicate');
+    assert.equal(await guard.claim(name, 'd-1'), 'in-progress');
   });
 
   it('a source name with hash-tag characters and a 256-character id are stored and told apart', async () => {
@@ -58,6 +61,7 @@ function behavesLikeAReplayGuard(make: () => ReplayGuard): void {
     const name = `${source()}}:{x`;
     const long = 'é'.repeat(256);
     assert.equal(await guard.claim(name, long), 'new');
+    await guard.accept(name, long);
     assert.equal(await guard.claim(name, long), 'duplicate');
     assert.equal(await guard.claim(name, `${long.slice(1)}e`), 'new');
   });
@@ -72,26 +76,42 @@ describe('replay TTL', () => {
 });
 
 describe('memory replay guard', () => {
-  behavesLikeAReplayGuard(() => createMemoryReplayGuard({ ttlS: 600, now: () => 0 }));
+  behavesLikeAReplayGuard(() =>
+    createMemoryReplayGuard({ ttlS: 600, pendingTtlS: 20, now: () => 0 }),
+  );
 
-  it('with an injected clock, an id is a duplicate until its TTL has passed, then new again', async () => {
+  it('with an injected clock, an accepted id is a duplicate until its TTL has passed, then new again', async () => {
     let nowMs = 1_000_000;
-    const guard = createMemoryReplayGuard({ ttlS: 600, now: () => nowMs });
+    const guard = createMemoryReplayGuard({ ttlS: 600, pendingTtlS: 20, now: () => nowMs });
     assert.equal(await guard.claim('s', 'd-1'), 'new');
+    await guard.accept('s', 'd-1');
     nowMs += 600_000 - 1;
     assert.equal(await guard.claim('s', 'd-1'), 'duplicate', 'a duplicate does not extend the TTL');
     nowMs += 1;
     assert.equal(await guard.claim('s', 'd-1'), 'new');
+    await guard.accept('s', 'd-1');
     nowMs += 599_999;
     assert.equal(await guard.claim('s', 'd-1'), 'duplicate', 'the new claim started a new TTL');
   });
 
+  it('a claim never accepted nor released is in progress for its pending TTL, then new again', async () => {
+    let nowMs = 1_000_000;
+    const guard = createMemoryReplayGuard({ ttlS: 600, pendingTtlS: 20, now: () => nowMs });
+    assert.equal(await guard.claim('s', 'd-1'), 'new');
+    nowMs += 19_999;
+    assert.equal(await guard.claim('s', 'd-1'), 'in-progress');
+    nowMs += 1;
+    assert.equal(await guard.claim('s', 'd-1'), 'new');
+  });
+
   it('after the clock steps back, each id still expires on its own schedule', async () => {
     let nowMs = 10_000_000;
-    const guard = createMemoryReplayGuard({ ttlS: 600, now: () => nowMs });
-    assert.equal(await guard.claim('s', 'late'), 'new'); // expires at 10_600_000
+    const guard = createMemoryReplayGuard({ ttlS: 600, pendingTtlS: 20, now: () => nowMs });
+    assert.equal(await guard.claim('s', 'late'), 'new');
+    await guard.accept('s', 'late'); // expires at 10_600_000
     nowMs -= 5_000;
-    assert.equal(await guard.claim('s', 'early'), 'new'); // expires at 10_595_000
+    assert.equal(await guard.claim('s', 'early'), 'new');
+    await guard.accept('s', 'early'); // expires at 10_595_000
     nowMs = 10_597_000;
     assert.equal(await guard.claim('s', 'early'), 'new', 'expired, though stored after a live id');
     assert.equal(await guard.claim('s', 'late'), 'duplicate');
@@ -112,17 +132,26 @@ describe('Redis replay guard', () => {
   });
 
   behavesLikeAReplayGuard(() =>
-    createRedisReplayGuard({ redis, ttlS: 600, keyPrefix: `gw:replay:t-${randomUUID()}:` }),
+    createRedisReplayGuard({
+      redis,
+      ttlS: 600,
+      pendingTtlS: 20,
+      keyPrefix: `gw:replay:t-${randomUUID()}:`,
+    }),
   );
 
-  it('a claim sets gw:replay:{<source b64url>}:<sha256(id)> with the TTL; release deletes it', async () => {
+  it('a claim sets gw:replay:{<source b64url>}:<sha256(id)> pending for the pending TTL, accept for the full TTL; release deletes it', async () => {
     const sourceName = `gh-${randomUUID()}`;
-    const guard = createRedisReplayGuard({ redis, ttlS: replayTtlS(300) });
+    const guard = createRedisReplayGuard({ redis, ttlS: replayTtlS(300), pendingTtlS: 20 });
     assert.equal(await guard.claim(sourceName, 'delivery-42'), 'new');
     const digest = createHash('sha256').update('delivery-42').digest('base64url');
     const key = `gw:replay:{${Buffer.from(sourceName).toString('base64url')}}:${digest}`;
     assert.equal(key, toReplayKey('gw:replay:', sourceName, 'delivery-42'));
-    assert.equal(await redis.get(key), '1');
+    assert.equal(await redis.get(key), 'pending');
+    const pendingTtl = await redis.ttl(key);
+    assert.ok(pendingTtl > 15 && pendingTtl <= 20, `pending ttl ${pendingTtl}`);
+    await guard.accept(sourceName, 'delivery-42');
+    assert.equal(await redis.get(key), 'done');
     const ttl = await redis.ttl(key);
     assert.ok(ttl > 595 && ttl <= 601, `ttl ${ttl}`);
 
@@ -132,15 +161,26 @@ describe('Redis replay guard', () => {
     assert.equal(await redis.exists(key), 0);
   });
 
-  it('a short TTL really expires in Redis', async () => {
+  it('a short TTL really expires in Redis, for a pending claim and an accepted one', async () => {
     const guard = createRedisReplayGuard({
       redis,
       ttlS: 1,
+      pendingTtlS: 1,
       keyPrefix: `gw:replay:t-${randomUUID()}:`,
     });
     assert.equal(await guard.claim('s', 'd-1'), 'new');
+    assert.equal(await guard.claim('s', 'd-2'), 'new');
+    await guard.accept('s', 'd-2');
     await new Promise((resolve) => setTimeout(resolve, 1100));
     assert.equal(await guard.claim('s', 'd-1'), 'new');
+    assert.equal(await guard.claim('s', 'd-2'), 'new');
+  });
+
+  it('an id stored as 1 by a gateway from before pending claims is a duplicate', async () => {
+    const keyPrefix = `gw:replay:t-${randomUUID()}:`;
+    const guard = createRedisReplayGuard({ redis, ttlS: 600, pendingTtlS: 20, keyPrefix });
+    await redis.set(toReplayKey(keyPrefix, 's', 'old'), '1', 'EX', 600);
+    assert.equal(await guard.claim('s', 'old'), 'duplicate');
   });
 
   it('sw-s-01 from the fixture: the identical request 10 s later verifies, then is a duplicate', async () => {
@@ -179,6 +219,7 @@ describe('Redis replay guard', () => {
     const guard = createRedisReplayGuard({
       redis,
       ttlS: replayTtlS(300),
+      pendingTtlS: 20,
       keyPrefix: `gw:replay:t-${randomUUID()}:`,
     });
     const request = {
@@ -190,6 +231,7 @@ describe('Redis replay guard', () => {
       const verified = verifier.verify(request, nowS * 1000);
       assert.ok(verified.ok);
       verdicts.push(await guard.claim('sw', verified.deliveryId));
+      await guard.accept('sw', verified.deliveryId);
     }
     assert.deepEqual(verdicts, ['new', 'duplicate']);
   });
@@ -207,7 +249,7 @@ describe('Redis replay guard', () => {
       await own.stop();
     });
     await whenReady(client, 5000);
-    const guard = createRedisReplayGuard({ redis: client, ttlS: 600 });
+    const guard = createRedisReplayGuard({ redis: client, ttlS: 600, pendingTtlS: 20 });
     assert.equal(await guard.claim('s', 'd-1'), 'new');
 
     await own.stop();
@@ -218,6 +260,7 @@ describe('Redis replay guard', () => {
       return true;
     };
     await assert.rejects(guard.claim('s', 'd-2'), unavailable);
+    await assert.rejects(guard.accept('s', 'd-1'), unavailable);
     await assert.rejects(guard.release('s', 'd-1'), unavailable);
 
     await own.start();

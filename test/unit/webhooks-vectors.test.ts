@@ -223,11 +223,16 @@ describe('standard-webhooks fixture: stateful cases at the replay guard', () => 
   it('sw-s-01: the identical request 10 s later verifies again, but the guard calls it a duplicate', async () => {
     const verifier = createWebhookVerifier(source('standard-webhooks', secret));
     let nowMs = vector.now * 1000;
-    const guard = createMemoryReplayGuard({ ttlS: replayTtlS(TOLERANCE_S), now: () => nowMs });
+    const guard = createMemoryReplayGuard({
+      ttlS: replayTtlS(TOLERANCE_S),
+      pendingTtlS: 20,
+      now: () => nowMs,
+    });
 
     const first = verifier.verify(delivery, nowMs);
     assert.ok(first.ok);
     assert.equal(await guard.claim('sw', first.deliveryId), 'new');
+    await guard.accept('sw', first.deliveryId);
 
     nowMs += 10_000;
     const second = verifier.verify(delivery, nowMs);
@@ -242,9 +247,10 @@ describe('standard-webhooks fixture: stateful cases at the replay guard', () => 
     // Received at the latest instant the tolerance allows: the guard must still remember it for as
     // long as the same timestamp can pass, i.e. until ts + tolerance.
     let nowMs = (vector.now - TOLERANCE_S) * 1000;
-    const guard = createMemoryReplayGuard({ ttlS, now: () => nowMs });
+    const guard = createMemoryReplayGuard({ ttlS, pendingTtlS: 20, now: () => nowMs });
     assert.ok(verifier.verify(delivery, nowMs).ok);
     assert.equal(await guard.claim('sw', deliveryId), 'new');
+    await guard.accept('sw', deliveryId);
 
     nowMs = (vector.now + TOLERANCE_S) * 1000 + 999;
     assert.ok(verifier.verify(delivery, nowMs).ok, 'the last instant inside the tolerance');

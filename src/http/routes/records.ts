@@ -1,15 +1,23 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { TokenVerifier } from '../../auth/jwt-verifier.ts';
 import { authorizeStream, type Principal } from '../../auth/principal.ts';
 import type { PutRecordsOutcome, RecordVerdict } from '../../dis/client.ts';
 import { STREAM_NAME } from '../../dis/wire.ts';
 import { AppError } from '../../errors/app-error.ts';
-import type { IdempotencyStore, StoredAnswer } from '../../idempotency/types.ts';
+import type { IdempotencyHandle, IdempotencyStore, StoredAnswer } from '../../idempotency/types.ts';
 import { isValidIdempotencyKey } from '../../idempotency/key.ts';
 import type { Ingest } from '../../ingest/ingest.ts';
-import { classifyOutcome } from '../../ingest/outcome.ts';
+import { waitUntil } from '../../ingest/deadline.ts';
+import {
+  classifyOutcome,
+  countPossiblyWritten,
+  countUnknown,
+  type OutcomeClass,
+} from '../../ingest/outcome.ts';
 import type { RateLimiter } from '../../ratelimit/types.ts';
+import type { IngestRecord } from '../../ingest/records.ts';
 import { toSpoolRecord } from '../../spool/entry.ts';
 import type { Spool } from '../../spool/spool.ts';
 import { parseJsonRecords, parseNdjsonRecords } from '../parse/records-body.ts';
@@ -41,8 +49,34 @@ export interface RecordsRouteOptions {
   };
   /** Records by outcome (written, failed_retryable, failed, spooled), for metrics. */
   readonly onRecords?: ((stream: string, outcome: string, count: number) => void) | undefined;
-  /** Deadline for DIS retries when the caller sends no `Prefer: wait`, and the cap on it. */
-  readonly wait: { readonly defaultMs: number; readonly maxMs: number };
+  /**
+   * Deadline for DIS retries when the caller sends no `Prefer: wait`, and the cap on it;
+   * `lateAnswerMs`: how long a DIS call in flight at the deadline may still run (its request
+   * timeout), which an idempotency lock must outlast.
+   */
+  readonly wait: {
+    readonly defaultMs: number;
+    readonly maxMs: number;
+    readonly lateAnswerMs: number;
+  };
+  /** Work that goes on after the answer (a DIS call settling after a 504); close() awaits it. */
+  readonly background: (task: Promise<void>) => void;
+  readonly outcomes?: OutcomeEvents | undefined;
+}
+
+/** What happened to records whose answer did not tell the whole story. */
+export interface OutcomeEvents {
+  /** Records DIS may hold twice: their caller was not told they were written, or could not be. */
+  readonly possibleDuplicates?: (count: number) => void;
+  /** A DIS call that outlived its caller's deadline has settled. */
+  readonly late?: (event: {
+    readonly stream: string;
+    readonly outcome: OutcomeClass['kind'];
+    readonly records: number;
+    readonly idempotent: boolean;
+  }) => void;
+  /** A verdict could not be stored under its Idempotency-Key (after DIS had answered). */
+  readonly verdictNotStored?: (error: unknown) => void;
 }
 
 declare module 'express-serve-static-core' {
@@ -114,10 +148,15 @@ function answerFor(
         detail: 'DIS cannot be reached; nothing was written',
         headers: { 'Retry-After': retryAfterSeconds(cls.retryAfterMs) },
       });
-    case 'timeout':
-      return new AppError('ERR_DIS_TIMEOUT', {
-        detail: 'DIS did not answer in time; no record is known to be written',
-      });
+    case 'unknown':
+      return cls.reason === 'unreadable'
+        ? new AppError('ERR_DIS_BAD_GATEWAY', {
+            detail:
+              'DIS answered in a way the gateway cannot read; the records may have been written',
+          })
+        : new AppError('ERR_DIS_TIMEOUT', {
+            detail: 'DIS did not answer in time; the records may or may not have been written',
+          });
     case 'upstream-error':
       return new AppError('ERR_DIS_BAD_GATEWAY', {
         detail: 'DIS refused the gateway’s request; nothing was written',
@@ -238,14 +277,14 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
         throw new AppError('ERR_IDEMPOTENCY_KEY_INVALID', { detail: 'Send one Idempotency-Key' });
       }
       const key = keys?.[0];
-      let handle: Awaited<ReturnType<IdempotencyStore['begin']>> | undefined;
+      let started: IdempotencyHandle | undefined;
       if (key !== undefined) {
         if (!isValidIdempotencyKey(key)) {
           throw new AppError('ERR_IDEMPOTENCY_KEY_INVALID', {
             detail: 'Idempotency-Key must be 1 to 255 printable ASCII characters',
           });
         }
-        handle = await options.idempotency.begin({
+        const begun = await options.idempotency.begin({
           principal: principal.id,
           stream: stream.name,
           key,
@@ -254,88 +293,217 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
             .update('\n')
             .update(body)
             .digest('hex'),
-          lockTtlMs: waitMs + 10_000,
+          // Held until the verdict is stored, also when it comes from a DIS call that outlives
+          // the caller's wait; after that a retry may run again.
+          lockTtlMs: waitMs + options.wait.lateAnswerMs + 10_000,
         });
-        if (handle.kind === 'replay') {
+        if (begun.kind === 'replay') {
           res.setHeader('Idempotent-Replayed', 'true');
-          send(res, handle.answer);
+          send(res, begun.answer);
           return;
         }
-        if (handle.kind === 'in-progress') {
+        if (begun.kind === 'in-progress') {
           throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS', {
-            headers: { 'Retry-After': String(handle.retryAfterS) },
+            headers: { 'Retry-After': String(begun.retryAfterS) },
           });
         }
-        if (handle.kind === 'mismatch') {
+        if (begun.kind === 'mismatch') {
           throw new AppError('ERR_IDEMPOTENCY_MISMATCH', {
             detail: 'This Idempotency-Key was used with another body',
           });
         }
+        started = begun.handle;
       }
-      const started = handle?.kind === 'started' ? handle.handle : undefined;
 
-      const { spool } = options;
-      if (prefer.respondAsync && spool !== undefined) {
-        let accepted: StoredAnswer;
-        try {
-          const { receiptId } = await spool.append({
-            disStream: stream.disStream,
-            ...(stream.streamId === undefined ? {} : { streamId: stream.streamId }),
-            logicalStream: stream.name,
-            owner: principal.id,
-            records: records.map(toSpoolRecord),
-          });
-          accepted = {
-            status: 202,
-            headers: {
-              Location: `/v1/receipts/${receiptId}`,
-              'Preference-Applied': 'respond-async',
-            },
-            body: JSON.stringify({
-              stream: stream.name,
-              receipt: receiptId,
-              accepted_record_count: records.length,
-            }),
-          };
-        } catch (error) {
-          if (started !== undefined) await options.idempotency.release(started);
-          throw error;
-        }
-        if (started !== undefined) await options.idempotency.complete(started, accepted);
-        options.onRecords?.(stream.name, 'spooled', records.length);
-        send(res, accepted);
+      if (prefer.respondAsync && options.spool !== undefined) {
+        send(res, await spoolRecords(options.spool, principal, stream, records, started));
         return;
       }
 
-      let answer: StoredAnswer | AppError;
+      const deadline = options.now() + waitMs;
+      const ids = records.map((r) => r.id);
+      let timely;
       try {
-        const outcome = await options.ingest.ingest(
-          { name: stream.name, disStream: stream.disStream, streamId: stream.streamId },
-          records,
-          options.now() + waitMs,
-        );
-        res.locals.recordCounts = { received: records.length, failed: outcome.failedCount };
-        countOutcome(options, stream.name, outcome);
-        answer = answerFor(
-          stream.name,
-          outcome,
-          records.map((r) => r.id),
+        timely = await waitUntil(
+          options.ingest.ingest(
+            { name: stream.name, disStream: stream.disStream, streamId: stream.streamId },
+            records,
+            deadline,
+          ),
+          deadline,
+          options.now,
         );
       } catch (error) {
-        if (started !== undefined) await options.idempotency.release(started);
+        // Refused before anything was sent (breaker open, batcher full): nothing was written.
+        if (started !== undefined) await release(started);
         const unavailable = ingestUnavailable(error);
         if (unavailable !== undefined) throw unavailable;
         throw error;
       }
+      if (timely.late) {
+        // The call goes on to its request timeout; what it settles is the key's verdict.
+        options.background(settleLate(timely.pending, stream.name, ids, started));
+        throw new AppError('ERR_DIS_TIMEOUT', {
+          detail:
+            started === undefined
+              ? 'DIS did not answer within the wait; the records may still be written'
+              : 'DIS did not answer within the wait; the records may still be written, and a retry with the same Idempotency-Key gets their verdict once DIS has answered',
+        });
+      }
+      const outcome = timely.value;
+      res.locals.recordCounts = { received: records.length, failed: outcome.failedCount };
+      countOutcome(options, stream.name, outcome);
+      possibleDuplicates(countUnknown(outcome));
+      const answer = answerFor(stream.name, outcome, ids);
       if (answer instanceof AppError) {
-        // Nothing was written: a retry with the same key must run again, not replay the failure.
-        if (started !== undefined) await options.idempotency.release(started);
+        // A retry with the same key must run again, not replay the failure; but only when nothing
+        // can have been written. An unknown outcome keeps the key locked until its lock expires.
+        if (started !== undefined && classifyOutcome(outcome).kind !== 'unknown') {
+          await release(started);
+        }
         throw answer;
       }
-      if (started !== undefined) await options.idempotency.complete(started, answer);
+      if (started !== undefined) {
+        await storeVerdict(started, answer, countPossiblyWritten(outcome), true);
+      }
       send(res, answer);
     },
   );
+
+  function possibleDuplicates(count: number): void {
+    if (count > 0) options.outcomes?.possibleDuplicates?.(count);
+  }
+
+  /** Best effort: a lock that cannot be released expires by itself. */
+  async function release(handle: IdempotencyHandle): Promise<void> {
+    await options.idempotency.release(handle).catch(() => undefined);
+  }
+
+  /**
+   * Stores the verdict under the key. When that fails after DIS wrote records, the caller hears
+   * so (503: a retry with the key replays the verdict once stored, or may write them again) and
+   * the records count as possible duplicates; a Redis error (not a replica that was too slow,
+   * whose primary already holds the verdict) is retried in the background for a few seconds so
+   * that the retry finds the verdict rather than the lock.
+   */
+  async function storeVerdict(
+    handle: IdempotencyHandle,
+    answer: StoredAnswer,
+    written: number,
+    answering: boolean,
+  ): Promise<void> {
+    try {
+      await options.idempotency.complete(handle, answer);
+      return;
+    } catch (error) {
+      options.outcomes?.verdictNotStored?.(error);
+      possibleDuplicates(written);
+      const code = error instanceof AppError ? error.code : 'ERR_REDIS_UNAVAILABLE';
+      if (code === 'ERR_REDIS_UNAVAILABLE') options.background(retryVerdict(handle, answer));
+      if (!answering) return;
+      throw new AppError(
+        code === 'ERR_REDIS_REPLICATION_TIMEOUT' ? code : 'ERR_REDIS_UNAVAILABLE',
+        {
+          detail:
+            answer.status === 202
+              ? 'The records were spooled, but the receipt could not be stored durably for this Idempotency-Key; a retry with the same key replays it once stored, or may spool them again'
+              : 'DIS answered, but its verdict could not be stored durably for this Idempotency-Key; a retry with the same key replays it once stored, or may write the records again',
+          headers: { 'Retry-After': '1' },
+          cause: error,
+        },
+      );
+    }
+  }
+
+  async function retryVerdict(handle: IdempotencyHandle, answer: StoredAnswer): Promise<void> {
+    for (const delayMs of [250, 1000, 3000]) {
+      await sleep(delayMs);
+      try {
+        await options.idempotency.complete(handle, answer);
+        return;
+      } catch {
+        // Tried again after the next delay; the lock expires after the last.
+      }
+    }
+  }
+
+  /** A DIS call that outlived its caller's wait: its outcome settles the key, metrics and logs. */
+  async function settleLate(
+    pending: Promise<PutRecordsOutcome>,
+    stream: string,
+    ids: readonly (string | undefined)[],
+    handle: IdempotencyHandle | undefined,
+  ): Promise<void> {
+    let outcome: PutRecordsOutcome;
+    try {
+      outcome = await pending;
+    } catch {
+      // Refused before it was sent (the batcher's queue, the breaker): nothing was written.
+      if (handle !== undefined) await release(handle);
+      return;
+    }
+    countOutcome(options, stream, outcome);
+    const cls = classifyOutcome(outcome);
+    options.outcomes?.late?.({
+      stream,
+      outcome: cls.kind,
+      records: outcome.verdicts.length,
+      idempotent: handle !== undefined,
+    });
+    if (handle === undefined) {
+      // The caller was told 504 and may send these again.
+      possibleDuplicates(countPossiblyWritten(outcome));
+      return;
+    }
+    possibleDuplicates(countUnknown(outcome));
+    const answer = answerFor(stream, outcome, ids);
+    if (!(answer instanceof AppError)) {
+      await storeVerdict(handle, answer, countPossiblyWritten(outcome), false);
+    } else if (cls.kind !== 'unknown') {
+      await release(handle);
+    }
+    // Still unknown: the lock stays until it expires, then a retry runs again.
+  }
+
+  async function spoolRecords(
+    spool: Spool,
+    principal: Principal,
+    stream: RecordsStream,
+    records: readonly IngestRecord[],
+    handle: IdempotencyHandle | undefined,
+  ): Promise<StoredAnswer> {
+    let receiptId: string;
+    try {
+      ({ receiptId } = await spool.append({
+        disStream: stream.disStream,
+        ...(stream.streamId === undefined ? {} : { streamId: stream.streamId }),
+        logicalStream: stream.name,
+        owner: principal.id,
+        records: records.map(toSpoolRecord),
+      }));
+    } catch (error) {
+      // An append a replica did not confirm is on the primary and will most likely be sent; the
+      // sender's retry appends a second copy.
+      if (error instanceof AppError && error.code === 'ERR_REDIS_REPLICATION_TIMEOUT') {
+        possibleDuplicates(records.length);
+      }
+      // No verdict will ever come for this key: let the retry through at once.
+      if (handle !== undefined) await release(handle);
+      throw error;
+    }
+    const accepted: StoredAnswer = {
+      status: 202,
+      headers: { Location: `/v1/receipts/${receiptId}`, 'Preference-Applied': 'respond-async' },
+      body: JSON.stringify({
+        stream: stream.name,
+        receipt: receiptId,
+        accepted_record_count: records.length,
+      }),
+    };
+    if (handle !== undefined) await storeVerdict(handle, accepted, records.length, true);
+    options.onRecords?.(stream.name, 'spooled', records.length);
+    return accepted;
+  }
 
   router.all(PATH, function methodNotAllowed(_req: Request, res: Response) {
     res.setHeader('Allow', 'POST');

@@ -2,7 +2,8 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { WebhookSourceConfig } from '../../config/types.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { Ingest } from '../../ingest/ingest.ts';
-import { classifyOutcome } from '../../ingest/outcome.ts';
+import { waitUntil } from '../../ingest/deadline.ts';
+import { classifyOutcome, countPossiblyWritten } from '../../ingest/outcome.ts';
 import type { Spool } from '../../spool/spool.ts';
 import {
   buildEnvelope,
@@ -12,7 +13,7 @@ import {
 import { ReplayGuardUnavailable, type ReplayGuard } from '../../webhooks/replay-guard.ts';
 import type { WebhookVerifier } from '../../webhooks/types.ts';
 import { ingestUnavailable } from '../ingest-errors.ts';
-import type { RecordsStream } from './records.ts';
+import type { OutcomeEvents, RecordsStream } from './records.ts';
 
 // POST /v1/webhooks/{source}: size limit, signature over the raw bytes, replay guard, envelope, then
 // the spool (async, the default: a fast 202 even while DIS is slow or down) or DIS directly (sync).
@@ -33,6 +34,9 @@ export interface WebhooksRouteOptions {
   readonly now: () => number;
   readonly maxRecordBytes: number;
   readonly syncWaitMs: number;
+  /** Work that goes on after the answer (a sync delivery's DIS call settling after a 504). */
+  readonly background: (task: Promise<void>) => void;
+  readonly outcomes?: OutcomeEvents | undefined;
   /** Every verification's result (`ok` or the failure reason), for metrics; callers see a bare 401. */
   readonly onVerification?: ((source: string, result: string) => void) | undefined;
 }
@@ -77,6 +81,10 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
 
   return router;
 
+  function possibleDuplicates(count: number): void {
+    if (count > 0) options.outcomes?.possibleDuplicates?.(count);
+  }
+
   async function acceptDelivery(req: Request, res: Response): Promise<void> {
     const source = res.locals.webhookSource;
     if (source === undefined) throw new AppError('ERR_INTERNAL');
@@ -91,11 +99,17 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
 
     let claimed = false;
     try {
-      claimed = (await options.replayGuard.claim(source.name, deliveryId)) === 'new';
-      if (!claimed) {
+      const claim = await options.replayGuard.claim(source.name, deliveryId);
+      if (claim === 'duplicate') {
         res.status(200).json({ duplicate: true, delivery_id: deliveryId });
         return;
       }
+      if (claim === 'in-progress') {
+        // An earlier attempt of this delivery is still being accepted (or its DIS write has no
+        // known outcome yet): "duplicate" now could acknowledge a delivery that then fails.
+        throw new AppError('ERR_WEBHOOK_IN_PROGRESS', { headers: { 'Retry-After': '5' } });
+      }
+      claimed = true;
     } catch (error) {
       if (!(error instanceof ReplayGuardUnavailable)) throw error;
       if (source.config.replayOnRedisDown !== 'forward') {
@@ -107,13 +121,26 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
       }
       // Configured to forward without the guard: a redelivery may then be written twice.
     }
+    /** Best effort: a claim that cannot be settled expires (pending) by itself. */
     const release = async (): Promise<void> => {
       if (claimed)
         await options.replayGuard.release(source.name, deliveryId).catch(() => undefined);
     };
+    const accept = async (): Promise<void> => {
+      if (!claimed) return;
+      try {
+        await options.replayGuard.accept(source.name, deliveryId);
+      } catch {
+        // The delivery is written; once the pending claim expires a redelivery writes it again.
+        possibleDuplicates(1);
+      }
+    };
 
+    const { stream } = source;
+    let data: Buffer;
+    let partitionKey: string;
     try {
-      const data = buildEnvelope({
+      data = buildEnvelope({
         source: source.name,
         deliveryId,
         receivedAt,
@@ -126,44 +153,97 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
           detail: 'The delivery does not fit in one DIS record',
         });
       }
-      const partitionKey = envelopePartitionKey(source.config, deliveryId, body);
-      const { stream } = source;
-      if (source.config.mode === 'async' && options.spool !== undefined) {
-        const { receiptId } = await options.spool.append({
+      partitionKey = envelopePartitionKey(source.config, deliveryId, body);
+    } catch (error) {
+      await release();
+      throw error;
+    }
+
+    if (source.config.mode === 'async' && options.spool !== undefined) {
+      let receiptId: string;
+      try {
+        ({ receiptId } = await options.spool.append({
           disStream: stream.disStream,
           ...(stream.streamId === undefined ? {} : { streamId: stream.streamId }),
           logicalStream: stream.name,
           owner: `webhook:${source.name}`,
           records: [{ data, partitionKey }],
-        });
-        res.setHeader('Location', `/v1/receipts/${receiptId}`);
-        res.status(202).json({ delivery_id: deliveryId, receipt: receiptId });
-        return;
+        }));
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'ERR_REDIS_REPLICATION_TIMEOUT') {
+          possibleDuplicates(1);
+        }
+        await release();
+        throw error;
       }
-      const outcome = await options.ingest.ingest(
-        { name: stream.name, disStream: stream.disStream, streamId: stream.streamId },
-        [{ data, partitionKey }],
-        options.now() + options.syncWaitMs,
+      await accept();
+      res.setHeader('Location', `/v1/receipts/${receiptId}`);
+      res.status(202).json({ delivery_id: deliveryId, receipt: receiptId });
+      return;
+    }
+
+    const deadline = options.now() + options.syncWaitMs;
+    let timely;
+    try {
+      timely = await waitUntil(
+        options.ingest.ingest(
+          { name: stream.name, disStream: stream.disStream, streamId: stream.streamId },
+          [{ data, partitionKey }],
+          deadline,
+        ),
+        deadline,
+        options.now,
       );
-      const verdict = outcome.verdicts[0];
-      if (verdict?.status !== 'ok') {
-        // The sender retries on anything but 2xx: let that retry through the replay guard.
-        const cls = classifyOutcome(outcome);
-        throw new AppError(cls.kind === 'timeout' ? 'ERR_DIS_TIMEOUT' : 'ERR_DIS_UNAVAILABLE', {
-          detail: 'The delivery was not written; retry later',
-          headers: { 'Retry-After': '5' },
-        });
-      }
-      res.status(200).json({
-        delivery_id: deliveryId,
-        partition_id: verdict.partitionId,
-        sequence_number: verdict.sequenceNumber,
-      });
     } catch (error) {
+      // Refused before anything was sent: the sender's retry must go through.
       await release();
       const unavailable = ingestUnavailable(error);
       if (unavailable !== undefined) throw unavailable;
       throw error;
     }
+    if (timely.late) {
+      // The write may still happen: the claim stays pending (a redelivery meanwhile gets 409)
+      // and the call's outcome settles it.
+      options.background(
+        timely.pending.then(
+          async (outcome) => {
+            const kind = classifyOutcome(outcome).kind;
+            if (kind === 'written') await accept();
+            else if (kind === 'unknown') possibleDuplicates(countPossiblyWritten(outcome));
+            else await release();
+          },
+          () => release(),
+        ),
+      );
+      throw new AppError('ERR_DIS_TIMEOUT', {
+        detail: 'DIS did not answer in time; the delivery may still be written',
+        headers: { 'Retry-After': '5' },
+      });
+    }
+    const outcome = timely.value;
+    const verdict = outcome.verdicts[0];
+    if (verdict?.status === 'ok') {
+      await accept();
+      res.status(200).json({
+        delivery_id: deliveryId,
+        partition_id: verdict.partitionId,
+        sequence_number: verdict.sequenceNumber,
+      });
+      return;
+    }
+    if (classifyOutcome(outcome).kind === 'unknown') {
+      // Perhaps written: the pending claim expires before a redelivery may write it again.
+      possibleDuplicates(1);
+      throw new AppError('ERR_DIS_TIMEOUT', {
+        detail: 'DIS did not answer in time; the delivery may have been written',
+        headers: { 'Retry-After': '5' },
+      });
+    }
+    // Nothing was written: the sender retries on anything but 2xx, through the replay guard.
+    await release();
+    throw new AppError('ERR_DIS_UNAVAILABLE', {
+      detail: 'The delivery was not written; retry later',
+      headers: { 'Retry-After': '5' },
+    });
   }
 }
