@@ -113,6 +113,62 @@ describe('records endpoint with a real Redis: Idempotency-Key and rate limits', 
     assert.equal(second.headers['idempotent-replayed'], undefined);
   });
 
+  const possibleDuplicates = async (): Promise<number> =>
+    (await gw.metrics.disPossibleDuplicates.get()).values[0]?.value ?? 0;
+
+  it('when DIS answers after the caller’s wait, the 504 keeps the key: 409 while DIS works, then the stored verdict, and DIS holds the record once', async () => {
+    const data = `late-${Date.now()}`;
+    const body = JSON.stringify({ records: [{ data }] });
+    const duplicatesBefore = await possibleDuplicates();
+    gw.emulator.faults.setLatency(1800);
+    let first;
+    let meanwhile;
+    try {
+      first = await post(body, 'key-late', 'svc-late').set('Prefer', 'wait=1');
+      meanwhile = await post(body, 'key-late', 'svc-late').set('Prefer', 'wait=1');
+    } finally {
+      gw.emulator.faults.clear();
+    }
+    assert.equal(first.status, 504, first.text);
+    assert.equal((first.body as { code: string }).code, 'ERR_DIS_TIMEOUT');
+    assert.deepEqual(checkOpenApi(first), []);
+    assert.equal(meanwhile.status, 409, 'the outcome is not known yet');
+    assert.match(meanwhile.headers['retry-after'] ?? '', /^\d+$/);
+
+    let replay = await post(body, 'key-late', 'svc-late');
+    // Every 250 ms: the caller's limit here is 5 requests/s.
+    for (let i = 0; replay.status === 409 && i < 20; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      replay = await post(body, 'key-late', 'svc-late');
+    }
+    assert.equal(replay.status, 200, replay.text);
+    assert.equal(replay.headers['idempotent-replayed'], 'true');
+    const copies = gw.stored('clicks').filter((b) => b.toString('utf8') === JSON.stringify(data));
+    assert.equal(copies.length, 1, 'written once, by the first request');
+    assert.equal(await possibleDuplicates(), duplicatesBefore, 'the key makes the retry safe');
+  });
+
+  it('without a key, records DIS wrote after the caller’s 504 count as possible duplicates', async () => {
+    const duplicatesBefore = await possibleDuplicates();
+    gw.emulator.faults.setLatency(1300);
+    let res;
+    try {
+      res = await post(
+        JSON.stringify({ records: [{ data: 'late-no-key' }] }),
+        undefined,
+        'svc-nk',
+      ).set('Prefer', 'wait=1');
+    } finally {
+      gw.emulator.faults.clear();
+    }
+    assert.equal(res.status, 504);
+    const deadline = Date.now() + 5000;
+    while ((await possibleDuplicates()) === duplicatesBefore && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(await possibleDuplicates(), duplicatesBefore + 1);
+  });
+
   it('rejects an Idempotency-Key that is too long or not printable ASCII', async () => {
     for (const key of ['x'.repeat(256), 'caf\u00e9']) {
       const res = await post(JSON.stringify({ records: [{ data: 1 }] }), key, 'svc-f');

@@ -13,6 +13,8 @@ const GH_SECRET_OLD = 'gh-secret-rotated-out';
 const SW_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 
 const config = {
+  // Sync deliveries wait min(default_wait_ms, 5 s) for DIS.
+  server: { default_wait_ms: 1000 },
   webhooks: {
     sources: {
       gh: {
@@ -139,6 +141,26 @@ describe('webhooks over HTTP with a real Redis spool', () => {
     assert.equal(envelopes().filter((e) => e.delivery_id === id).length, 1);
   });
 
+  it('sync mode: when DIS gives no answer at all, the delivery stays in progress (it may be written) and counts as a possible duplicate', async () => {
+    const id = randomUUID();
+    const duplicates = async (): Promise<number> =>
+      (await gw.metrics.disPossibleDuplicates.get()).values[0]?.value ?? 0;
+    const before = await duplicates();
+    // Beyond the 1.5 s DIS request timeout: the gateway never learns what DIS did.
+    gw.emulator.faults.setLatency(2000);
+    let first;
+    try {
+      first = await github('gh-sync', '{"lost":1}', id);
+      await waitFor(() => envelopes().some((e) => e.delivery_id === id), 'DIS’s write', 5000);
+    } finally {
+      gw.emulator.faults.clear();
+    }
+    assert.equal(first.status, 504, first.text);
+    const again = await github('gh-sync', '{"lost":1}', id);
+    assert.equal(again.status, 409, 'not released: a redelivery now could write it twice');
+    assert.equal(await duplicates(), before + 1);
+  });
+
   it('accepts either secret during rotation and refuses a re-serialized body or a wrong-length signature with 401', async () => {
     assert.equal((await github('gh', '{"a":1}', randomUUID(), GH_SECRET_OLD)).status, 202);
     const body = '{"a": 1}';
@@ -203,6 +225,33 @@ describe('webhooks over HTTP with a real Redis spool', () => {
     const retry = await github('gh-sync', '{"s":1}', id);
     assert.equal(retry.status, 200, retry.text);
     assert.match(retry.text, /"sequence_number":"\d+"/);
+  });
+
+  it('sync mode: when DIS answers after the wait, a redelivery meanwhile gets 409 (not a duplicate), and once DIS wrote it a duplicate; DIS holds it once', async () => {
+    const id = randomUUID();
+    // After the 1 s sync wait, within the 1.5 s DIS request timeout.
+    gw.emulator.faults.setLatency(1300);
+    let first;
+    let meanwhile;
+    try {
+      first = await github('gh-sync', '{"late":1}', id);
+      meanwhile = await github('gh-sync', '{"late":1}', id);
+    } finally {
+      gw.emulator.faults.clear();
+    }
+    assert.equal(first.status, 504, first.text);
+    assert.equal(meanwhile.status, 409, meanwhile.text);
+    assert.equal((JSON.parse(meanwhile.text) as { code: string }).code, 'ERR_WEBHOOK_IN_PROGRESS');
+    assert.match(String(meanwhile.headers['retry-after']), /^\d+$/);
+    await waitFor(() => envelopes().some((e) => e.delivery_id === id), 'the late write', 5000);
+    let later = await github('gh-sync', '{"late":1}', id);
+    for (let i = 0; later.status === 409 && i < 50; i += 1) {
+      await sleep(50);
+      later = await github('gh-sync', '{"late":1}', id);
+    }
+    assert.equal(later.status, 200, later.text);
+    assert.match(later.text, /"duplicate":true/);
+    assert.equal(envelopes().filter((e) => e.delivery_id === id).length, 1);
   });
 
   it('while DIS fails, deliveries still get 202; after it recovers every envelope is in DIS exactly once', async () => {
