@@ -31,7 +31,7 @@ export interface ForwarderEvents {
 export interface ForwarderOptions {
   /** A template: each stream gets its own duplicate connection, since its reads block. */
   readonly redis: RedisClient;
-  /** Receipt updates in Cluster wait for these (see settle.ts). */
+  /** Settlements (receipts, acknowledgements, dead letters) go through it (see settle.ts). */
   readonly acks: ReplicaAcks;
   readonly client: Pick<DisClient, 'putRecords'>;
   readonly streams: readonly { readonly disStream: string; readonly streamId?: string }[];
@@ -108,7 +108,6 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     signal: AbortSignal,
   ): Promise<void> {
     const settle: Settle = createSettle({
-      redis: connection.redis,
       acks: options.acks,
       streamKey: keys.stream(target.disStream),
       deadLetterKey: keys.deadLetter(target.disStream),

@@ -1,7 +1,5 @@
 import type { RecordVerdict } from '../dis/client.ts';
-import type { RedisClient } from '../redis/connect.ts';
 import type { ReplicaAcks } from '../redis/replication.ts';
-import { defineScript } from '../redis/script.ts';
 import type { SpoolEntry } from './entry.ts';
 import { FORWARDER_GROUP } from './keys.ts';
 import { encodeOutcome, recordField, type RecordOutcome } from './receipt.ts';
@@ -93,9 +91,35 @@ return 1
 `,
 };
 
+// Dead letters added, entries acknowledged and deleted, in one step on the spool's slot.
+// ARGV: group, dead-letter MAXLEN, failedAt, #dead letters, #acks, #deletions, then per dead
+// letter its entry id, error code, error message, field count and fields, then the ids to
+// acknowledge, then the ids to delete.
+const SETTLE = {
+  name: 'gwSpoolSettleV1',
+  lua: `
+local group, maxlen, failed_at = ARGV[1], ARGV[2], ARGV[3]
+local dead, acks, dels = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local i = 7
+for _ = 1, dead do
+  local id, code, message, k = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  local fields = {}
+  for j = 1, k do fields[j] = ARGV[i + 3 + j] end
+  i = i + 4 + k
+  for _, v in ipairs({'entry_id', id, 'error_code', code, 'error_message', message, 'failed_at', failed_at}) do
+    fields[#fields + 1] = v
+  end
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', unpack(fields))
+end
+if acks > 0 then redis.call('XACK', KEYS[1], group, unpack(ARGV, i, i + acks - 1)) end
+i = i + acks
+if dels > 0 then redis.call('XDEL', KEYS[1], unpack(ARGV, i, i + dels - 1)) end
+return 1
+`,
+};
+
 export interface SettleTarget {
-  readonly redis: RedisClient;
-  /** Receipt updates in Cluster go through it (its own connection, with WAIT). */
+  /** Receipt updates and the settlement go through it: on the primary, confirmed by WAIT. */
   readonly acks: ReplicaAcks;
   readonly streamKey: string;
   readonly deadLetterKey: string;
@@ -112,19 +136,20 @@ export type Settle = (
 ) => Promise<void>;
 
 /**
- * Receipts first, then one MULTI on the spool's slot: dead letters added, entries acknowledged and
- * deleted together. A crash between the two steps leaves entries pending whose receipts already
- * tell the truth; they are sent again (at-least-once), never lost.
+ * Receipts first, then one script on the spool's slot: dead letters added, entries acknowledged
+ * and deleted together. A crash between the two steps leaves entries pending whose receipts
+ * already tell the truth; they are sent again (at-least-once), never lost.
  *
- * On one primary (standalone, Sentinel) a replica holds a prefix of the primary's writes, so if a
- * failover keeps the XDEL it keeps the receipt update before it. In Cluster a receipt lives on
- * another node than its entries: its update is confirmed by the replicas (WAIT) before the entries
- * are deleted, or a failover of the receipt's node could leave it `pending` for a written record.
+ * Both steps are confirmed by the replicas (WAIT) like any acknowledged write. In Cluster a receipt
+ * lives on another node than its entries, and without it a failover of the receipt's node could
+ * leave the receipt `pending` for a written record. On any primary, a settlement the promoted
+ * replica never got (the second between a switchover and the client noticing it) would have the
+ * entries read and sent to DIS again: an unconfirmed settlement fails instead, and the forwarder
+ * retries the settlement itself, not the send.
  */
 export function createSettle(target: SettleTarget): Settle {
-  const updateReceipt = target.redis.isCluster
-    ? target.acks.script(UPDATE_RECEIPT, 'receipt_update')
-    : defineScript(target.redis, UPDATE_RECEIPT);
+  const updateReceipt = target.acks.script(UPDATE_RECEIPT, 'receipt_update');
+  const settle = target.acks.script(SETTLE, 'settlement');
   return async (plan, gone, failedAt) => {
     const byReceipt = new Map<string, string[]>();
     const note = (entry: SpoolEntry, outcome: RecordOutcome): void => {
@@ -156,29 +181,18 @@ export function createSettle(target: SettleTarget): Settle {
 
     const done = [...plan.written.map((w) => w.entry.id), ...plan.dead.map((d) => d.id)];
     if (done.length === 0 && gone.length === 0) return;
-    const multi = target.redis.multi();
+    const args: (string | number | Buffer)[] = [
+      FORWARDER_GROUP,
+      target.deadLetterMaxEntries,
+      failedAt,
+      plan.dead.length,
+      done.length + gone.length,
+      done.length,
+    ];
     for (const d of plan.dead) {
-      multi.xadd(
-        target.deadLetterKey,
-        'MAXLEN',
-        '~',
-        target.deadLetterMaxEntries,
-        '*',
-        ...d.fields,
-        'entry_id',
-        d.id,
-        'error_code',
-        d.errorCode,
-        'error_message',
-        d.errorMessage,
-        'failed_at',
-        failedAt,
-      );
+      args.push(d.id, d.errorCode, d.errorMessage, d.fields.length, ...d.fields);
     }
-    multi.xack(target.streamKey, FORWARDER_GROUP, ...done, ...gone);
-    if (done.length > 0) multi.xdel(target.streamKey, ...done);
-    const results = await multi.exec();
-    if (results === null) throw new Error('spool settlement transaction was aborted');
-    for (const [error] of results) if (error !== null) throw error;
+    args.push(...done, ...gone, ...done);
+    await settle([target.streamKey, target.deadLetterKey], args);
   };
 }

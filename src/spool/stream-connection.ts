@@ -22,8 +22,6 @@ return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 };
 
 export interface StreamConnection {
-  /** For the settlement commands (receipts, ack, delete, dead letters). */
-  readonly redis: RedisClient;
   /** Resolves when connected; rejects when `signal` aborts first. */
   ready(signal: AbortSignal): Promise<void>;
   /**
@@ -72,7 +70,6 @@ export function openStreamConnection(
   const retire = defineScript(redis, RETIRE);
 
   return {
-    redis,
     async ready(signal) {
       if (redis.status === 'ready') return;
       await once(redis, 'ready', { signal });

@@ -125,6 +125,8 @@ function createRedisServer(
   const kill = async (): Promise<void> => {
     const current = running;
     if (current === undefined) return;
+    // Held while we wait for the exit, as in halt().
+    current.child.ref();
     process.kill(await pid(), 'SIGKILL');
     // The watchdog notices that its child died and exits by itself.
     await current.exited;

@@ -12,6 +12,14 @@ import { waitFor } from './wait.ts';
 
 const run = promisify(execFile);
 
+/**
+ * The data nodes of both topologies run as production should: AOF on (everysec). A node that is
+ * killed and started again comes back with its data; without it, it comes back empty, and if it is
+ * then promoted (or picked as a sync source) it wipes its replicas (Redis's own warning; seen here
+ * once: a spurious third Sentinel failover promoted the just-restarted, empty node).
+ */
+const PERSISTENCE = ['--appendonly', 'yes', '--appendfsync', 'everysec'];
+
 export interface NodeAddress {
   readonly host: string;
   readonly port: number;
@@ -73,7 +81,8 @@ export function parseClusterNodes(text: string): ClusterNodeState[] {
         port,
         role: flagSet.has('master') ? 'master' : 'replica',
         masterId: master === '-' ? undefined : master,
-        failed: flagSet.has('fail') || flagSet.has('fail?'),
+        // `fail?` is one node's suspicion (a busy host can cause it); `fail` is the cluster's verdict.
+        failed: flagSet.has('fail'),
         slots: slots
           .filter((s) => !s.startsWith('['))
           .map((s) => {
@@ -111,7 +120,9 @@ export interface ClusterOptions {
  */
 export async function startRedisCluster(options: ClusterOptions = {}): Promise<RedisClusterRig> {
   const masters = options.masters ?? 3;
-  const nodeTimeoutMs = options.nodeTimeoutMs ?? 1000;
+  // Short enough for a failover within seconds, long enough that two busy cores do not make a
+  // node look dead (seen with 1 s: spurious failovers under the process tests' load).
+  const nodeTimeoutMs = options.nodeTimeoutMs ?? 3000;
   const started = await Promise.allSettled(
     Array.from({ length: masters * 2 }, () =>
       startRedis({
@@ -122,6 +133,7 @@ export async function startRedisCluster(options: ClusterOptions = {}): Promise<R
           // A replica that lost its master for a while is still promoted (the default factor
           // of 10 × node timeout would leave a slot masterless after a crash during a resync).
           ...['--cluster-replica-validity-factor', '0'],
+          ...PERSISTENCE,
         ],
       }),
     ),
@@ -213,10 +225,12 @@ export async function startRedisCluster(options: ClusterOptions = {}): Promise<R
     topology,
     async masterOf(key) {
       const slot = await slotOf(key);
-      const owner = (await topology()).find(
+      const states = await topology();
+      const owner = states.find(
         (s) => s.role === 'master' && !s.failed && s.slots.some(([a, b]) => slot >= a && slot <= b),
       );
-      if (owner === undefined) throw new Error(`no master serves slot ${slot}`);
+      if (owner === undefined)
+        throw new Error(`no master serves slot ${slot}: ${JSON.stringify(states)}`);
       return byPort(owner.port);
     },
     async replicaOf(masterPort) {
@@ -240,10 +254,12 @@ export interface SentinelRig {
   readonly addresses: readonly NodeAddress[];
   /** The master as the Sentinels report it now. */
   master(): Promise<RedisServer>;
-  /** The server that is not the master. */
+  /** A server that is not the master. */
   replica(): Promise<RedisServer>;
   /** SENTINEL FAILOVER; resolves once the Sentinels report the other server as master. */
   failover(timeoutMs?: number): Promise<RedisServer>;
+  /** Waits until the Sentinels report a master other than `port` (an automatic failover). */
+  masterOtherThan(port: number, timeoutMs?: number): Promise<RedisServer>;
   /** Waits until the master has `count` replicas online and in sync. */
   replicasOnline(count: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -253,18 +269,32 @@ const MasterAddress = z.tuple([z.string(), z.coerce.number()]);
 
 /** One master, one replica and three Sentinels (quorum 2) watching them. */
 export async function startSentinelGroup(
-  options: { readonly downAfterMs?: number } = {},
+  options: {
+    readonly downAfterMs?: number;
+    readonly failoverTimeoutMs?: number;
+    /** Replicas of the master (default 1). */
+    readonly replicas?: number;
+  } = {},
 ): Promise<SentinelRig> {
   const name = 'gwmaster';
-  const downAfterMs = options.downAfterMs ?? 1000;
-  const master = await startRedis();
+  // Down after 2 s: on two busy cores a 1 s threshold saw a live master as down.
+  const downAfterMs = options.downAfterMs ?? 2000;
+  // Sentinel starts another failover of the same master only 2 × this after the last one.
+  const failoverTimeoutMs = options.failoverTimeoutMs ?? 3000;
+  const master = await startRedis({ args: PERSISTENCE });
   const servers: RedisServer[] = [master];
   const sentinels: RedisServer[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all([...sentinels, ...servers].map((s) => s.stop()));
   };
   try {
-    servers.push(await startRedis({ args: ['--replicaof', '127.0.0.1', String(master.port)] }));
+    for (let i = 0; i < (options.replicas ?? 1); i += 1) {
+      servers.push(
+        await startRedis({
+          args: [...PERSISTENCE, '--replicaof', '127.0.0.1', String(master.port)],
+        }),
+      );
+    }
     for (let i = 0; i < 3; i += 1) {
       sentinels.push(
         await startRedis({
@@ -272,7 +302,7 @@ export async function startSentinelGroup(
             [
               `sentinel monitor ${name} 127.0.0.1 ${master.port} 2`,
               `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
-              `sentinel failover-timeout ${name} 10000`,
+              `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
               `sentinel parallel-syncs ${name} 1`,
               '',
             ].join('\n'),
@@ -302,6 +332,17 @@ export async function startSentinelGroup(
     const server = servers.find((s) => s.port === port);
     if (server === undefined) throw new Error(`no test server on port ${port}`);
     return server;
+  };
+  const masterOtherThan = async (before: number, timeoutMs = 30_000): Promise<RedisServer> => {
+    const after = await waitFor(
+      `the Sentinels to report a master other than ${before}`,
+      async () => {
+        const port = await masterPort().catch(() => before);
+        return port === before ? undefined : port;
+      },
+      timeoutMs,
+    );
+    return byPort(after);
   };
   const replicasOnline = async (count: number, timeoutMs = 30_000): Promise<void> => {
     await waitFor(
@@ -340,7 +381,7 @@ export async function startSentinelGroup(
   };
 
   try {
-    await replicasOnline(1);
+    await replicasOnline(options.replicas ?? 1);
     await sentinelsSeeReplica();
   } catch (error) {
     await stop();
@@ -364,16 +405,9 @@ export async function startSentinelGroup(
       const sentinel = sentinels[0];
       if (sentinel === undefined) throw new Error('no Sentinel');
       await withNode(sentinel.port, (r) => r.call('SENTINEL', 'FAILOVER', name));
-      const after = await waitFor(
-        'the Sentinels to report the new master',
-        async () => {
-          const port = await masterPort().catch(() => before);
-          return port === before ? undefined : port;
-        },
-        timeoutMs,
-      );
-      return byPort(after);
+      return masterOtherThan(before, timeoutMs);
     },
+    masterOtherThan,
     replicasOnline,
     stop,
   };

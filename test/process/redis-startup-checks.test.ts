@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { DEV_CREDENTIALS, createEmulator } from '../../src/emulator/emulator.ts';
+import { runMain, spawnGateway } from '../helpers/process-gateway.ts';
+import { startRedis } from '../helpers/redis-server.ts';
+import { replicationInfo } from '../helpers/redis-topology.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+// What the gateway says about its Redis when it starts, from the real entry point.
+
+async function productionEnv(redisUrl: string, t: { after(fn: () => unknown): void }) {
+  const emulator = await createEmulator({ streams: [{ name: 'dis-clicks', partitions: 1 }] });
+  t.after(() => emulator.close());
+  const credentials = DEV_CREDENTIALS[0];
+  assert.ok(credentials !== undefined);
+  return {
+    NODE_ENV: 'production',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DIS_ENDPOINT: emulator.url,
+    DIS_PROJECT_ID: emulator.projectId,
+    DIS_REGION: 'cn-north-4',
+    DIS_AK: credentials.ak,
+    DIS_SK: credentials.sk,
+    REDIS_URL: redisUrl,
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    JWT_ISSUER: 'https://auth.startup.internal',
+    JWT_AUDIENCE: 'dis-gateway',
+    JWT_ALGORITHMS: 'HS256',
+    GATEWAY_STREAMS: 'clicks=dis-clicks:1',
+  };
+}
+
+describe('Redis settings at startup', () => {
+  it('in production, a Redis that may evict keys (allkeys-lru) is refused: exit 1 with the setting to change', async (t) => {
+    const redis = await startRedis({ args: ['--maxmemory-policy', 'allkeys-lru'] });
+    t.after(() => redis.stop());
+    const result = await runMain({ env: await productionEnv(redis.url, t) });
+    assert.equal(result.code, 1, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+    assert.doesNotMatch(result.stdout, /listening on/);
+    assert.match(
+      result.stderr,
+      /refusing to start:\n {2}- Redis: maxmemory-policy is allkeys-lru, .*set maxmemory-policy noeviction/,
+    );
+    assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace');
+  });
+
+  it('with noeviction and no replica, it starts and says that acknowledgements are not replicated; AOF off is a warning', async (t) => {
+    const redis = await startRedis();
+    t.after(() => redis.stop());
+    const gateway = await spawnGateway({ env: await productionEnv(redis.url, t) });
+    t.after(() => gateway.stop('SIGKILL').catch(() => undefined));
+    const lines = gateway.stdout();
+    assert.match(
+      lines,
+      /"level":"warn".*Redis has no replica to confirm writes \(primary: 0 connected; spool.min_replica_acks auto\)/,
+    );
+    assert.match(lines, /"level":"warn".*appendonly is off/);
+  });
+
+  it('with a replica, acknowledged writes wait for it, and the start says so', async (t) => {
+    const primary = await startRedis({ args: ['--appendonly', 'yes'] });
+    t.after(() => primary.stop());
+    const replica = await startRedis({
+      args: ['--appendonly', 'yes', '--replicaof', '127.0.0.1', String(primary.port)],
+    });
+    t.after(() => replica.stop());
+    await waitFor('the replica to attach', async () =>
+      (await replicationInfo(primary.port)).get('slave0')?.includes('state=online') === true
+        ? true
+        : undefined,
+    );
+    const gateway = await spawnGateway({ env: await productionEnv(primary.url, t) });
+    t.after(() => gateway.stop('SIGKILL').catch(() => undefined));
+    assert.match(
+      gateway.stdout(),
+      /"level":"info".*acknowledged writes wait for 1 Redis replica\(s\), at most 500 ms \(spool.min_replica_acks auto; connected replicas: primary: 1\)/,
+    );
+    assert.doesNotMatch(gateway.stdout(), /appendonly is off/);
+  });
+});
