@@ -42,11 +42,7 @@ export interface ReplicaCensus {
 
 /** Which acknowledged write fell short, for the metric. */
 export type ReplicatedWrite =
-  | 'spool_append'
-  | 'receipt'
-  | 'idempotency_verdict'
-  | 'receipt_update'
-  | 'settlement';
+  'spool_append' | 'receipt' | 'idempotency_verdict' | 'receipt_update' | 'settlement';
 
 export interface ReplicaAcks {
   /** The count WAIT must reach; `auto` is resolved from INFO once, on first use. */
