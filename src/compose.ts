@@ -460,8 +460,12 @@ async function checkRedisAtStart(
   const setting = `spool.min_replica_acks ${String(config.spool.minReplicaAcks)}`;
   const replicas = census.primaries.map((p) => `${p.address}: ${p.replicas}`).join(', ');
   if (required === 0) {
+    const why =
+      config.spool.minReplicaAcks === 'auto'
+        ? `Redis has no replica to confirm writes (${replicas} connected; ${setting})`
+        : `acknowledged writes are not confirmed by Redis replicas (${setting}; connected replicas: ${replicas})`;
     logger.warn(
-      `Redis has no replica to confirm writes (${replicas} connected; ${setting}): a 202, a stored idempotent verdict and a receipt are acknowledged once on the primary, so a failover can lose them`,
+      `${why}: a 202, a stored idempotent verdict and a receipt are acknowledged once on the primary, so a failover can lose them`,
     );
   } else {
     const short = census.primaries.filter((p) => p.replicas < required);

@@ -368,6 +368,22 @@ export function createDisClient(options: DisClientOptions): DisClient {
       let lastRecordFailure: { code: string; message: string } | undefined;
       let resendIsDuplicateRisk = false;
 
+      // A chunk whose turn comes after the deadline is not sent at all (the caller has its answer
+      // by then; a request sent now would outlive it by up to the request timeout). The first wave
+      // of a call always goes, however short its deadline.
+      if (now() >= input.deadline) {
+        for (const index of pending) {
+          verdicts[index] = failed(
+            'request',
+            'ERR_DIS_NOT_SENT',
+            'not sent: the deadline passed before this chunk’s turn',
+            true,
+            backoff.initialDelayMs,
+          );
+        }
+        return;
+      }
+
       for (;;) {
         if (resendIsDuplicateRisk) {
           possibleDuplicates += pending.length;

@@ -215,19 +215,23 @@ export const OPENAPI_DOCUMENT = {
           '404': problemResponse('Unknown stream'),
           '405': problemResponse('Only POST', { Allow: { schema: { type: 'string' } } }),
           '409': problemResponse(
-            'A request with this Idempotency-Key is still running',
+            'A request with this Idempotency-Key is still running, or its DIS call still has no answer',
             retryAfter,
           ),
           '413': problemResponse('Body, record count or a record over its limit'),
           '415': problemResponse('Not application/json or application/x-ndjson in UTF-8'),
           '422': problemResponse('Idempotency-Key reused with another body'),
           '429': problemResponse('Rate limited', { ...retryAfter, ...rateLimitHeaders }),
-          '502': problemResponse('DIS refused the gateway’s request; nothing was written'),
+          '502': problemResponse(
+            'DIS refused the gateway’s request (nothing was written), or answered unreadably (the records may have been written)',
+          ),
           '503': problemResponse(
-            'DIS or a required store unavailable; nothing was written',
+            'DIS or a required store unavailable, or the write not confirmed by enough Redis replicas (ERR_REDIS_REPLICATION_TIMEOUT); the detail says whether anything was written',
             retryAfter,
           ),
-          '504': problemResponse('DIS did not answer in time; nothing is known to be written'),
+          '504': problemResponse(
+            'DIS did not answer within the wait; the records may still be written (with an Idempotency-Key, a retry gets their verdict once DIS has answered)',
+          ),
         },
       },
     },
@@ -254,12 +258,19 @@ export const OPENAPI_DOCUMENT = {
           '202': { description: 'Async mode: in the spool, `{"delivery_id","receipt"}`' },
           '401': problemResponse('Signature, timestamp or delivery id not valid (no detail)'),
           '404': problemResponse('Unknown source'),
-          '413': problemResponse('Body over the source’s limit, or the envelope over a DIS record'),
-          '503': problemResponse(
-            'Spool full, Redis needed and down, or (sync) DIS unavailable',
+          '409': problemResponse(
+            'An earlier attempt of this delivery is still being accepted (or, sync mode, its DIS write has no known outcome yet)',
             retryAfter,
           ),
-          '504': problemResponse('Sync mode: DIS did not answer in time'),
+          '413': problemResponse('Body over the source’s limit, or the envelope over a DIS record'),
+          '503': problemResponse(
+            'Spool full, Redis needed and down, the spool write not confirmed by a replica, or (sync) DIS unavailable',
+            retryAfter,
+          ),
+          '504': problemResponse(
+            'Sync mode: DIS did not answer in time; the delivery may still be written',
+            retryAfter,
+          ),
         },
       },
     },

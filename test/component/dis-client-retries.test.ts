@@ -260,6 +260,26 @@ describe('what the client retries', () => {
     }
   });
 
+  it('chunks whose turn comes after the deadline are not sent, and say so (ERR_DIS_NOT_SENT, retryable)', async () => {
+    const client = env.clientWith({
+      limits: { maxRecordsPerRequest: 10, maxConcurrentRequests: 2 },
+    });
+    env.emulator.faults.setLatency(400);
+    try {
+      const requests = putRequests(env);
+      const outcome = await client.putRecords({
+        streamName: stream,
+        records: uniqueEntries(60),
+        deadline: Date.now() + 200,
+      });
+      assert.equal(putRequests(env) - requests, 2, 'the two chunks sent before the deadline');
+      assert.deepEqual(countBy(outcome.verdicts, codeOf), { ok: 20, ERR_DIS_NOT_SENT: 40 });
+      for (const v of outcome.verdicts) if (v.status === 'failed') assert.equal(v.retryable, true);
+    } finally {
+      env.emulator.faults.clear();
+    }
+  });
+
   it('when DIS does not answer within the request timeout, the records come back failed ERR_DIS_TIMEOUT, retryable', async () => {
     const client = env.clientWith({ timeouts: { headersMs: 300, bodyMs: 300 } });
     env.emulator.faults.setLatency(1500);

@@ -66,6 +66,11 @@ describe('classifying a PutRecords outcome', () => {
     assert.deepEqual(throttled, { kind: 'unavailable', retryAfterMs: 2500 });
   });
 
+  it('records never sent (their chunk’s turn came after the deadline) were certainly not written', () => {
+    assert.equal(classifyOutcome(outcome(request('ERR_DIS_NOT_SENT'))).kind, 'unavailable');
+    assert.equal(countPossiblyWritten(outcome(request('ERR_DIS_NOT_SENT'))), 0);
+  });
+
   it('counts what may be in DIS: written records and those with an unknown outcome', () => {
     const mixed = outcome(
       ok,

@@ -145,7 +145,11 @@ function answerFor(
   switch (cls.kind) {
     case 'unavailable':
       return new AppError('ERR_DIS_UNAVAILABLE', {
-        detail: 'DIS cannot be reached; nothing was written',
+        detail: outcome.verdicts.every(
+          (v) => v.status === 'failed' && v.errorCode === 'ERR_DIS_NOT_SENT',
+        )
+          ? 'The wait ended before the records could be sent; nothing was written'
+          : 'DIS cannot be reached; nothing was written',
         headers: { 'Retry-After': retryAfterSeconds(cls.retryAfterMs) },
       });
     case 'unknown':
@@ -500,8 +504,8 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
         accepted_record_count: records.length,
       }),
     };
-    if (handle !== undefined) await storeVerdict(handle, accepted, records.length, true);
     options.onRecords?.(stream.name, 'spooled', records.length);
+    if (handle !== undefined) await storeVerdict(handle, accepted, records.length, true);
     return accepted;
   }
 
