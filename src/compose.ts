@@ -18,6 +18,7 @@ import {
   type DisClientEvents,
 } from './dis/client.ts';
 import { createIamTokenProvider, type TokenProvider } from './dis/token-provider.ts';
+import { DEFAULT_TIMEOUTS, requestBoundMs } from './dis/transport.ts';
 import { createApp } from './http/app.ts';
 import type { RecordsStream } from './http/routes/records.ts';
 import { createMemoryIdempotencyStore } from './idempotency/memory-store.ts';
@@ -333,9 +334,15 @@ function webhookSyncWaitMs(config: Config): number {
   return Math.min(config.server.defaultWaitMs, 5000);
 }
 
-/** How long a DIS call in flight at its caller's deadline may still run: its request timeout. */
+/** How long a DIS call in flight at its caller's deadline may still run: one request's bound. */
 function lateAnswerMs(config: Config): number {
-  return config.dis.mode === 'remote' ? config.dis.requestTimeoutMs : 5000;
+  return config.dis.mode === 'remote'
+    ? requestBoundMs({
+        connectMs: config.dis.connectTimeoutMs,
+        headersMs: config.dis.requestTimeoutMs,
+        bodyMs: config.dis.requestTimeoutMs,
+      })
+    : requestBoundMs(DEFAULT_TIMEOUTS);
 }
 
 /**
@@ -398,9 +405,17 @@ function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): S
   const acks = createReplicaAcks(
     durableRedis,
     { minReplicaAcks: config.spool.minReplicaAcks, timeoutMs: config.spool.replicaAckTimeoutMs },
-    (write) => {
-      metrics.redisReplicationTimeouts.inc({ write });
+    {
+      timeout: (write) => {
+        metrics.redisReplicationTimeouts.inc({ write });
+      },
+      raised: (required) => {
+        edges.logger.info(
+          `a Redis replica is connected now: acknowledged writes wait for ${required} (spool.min_replica_acks auto)`,
+        );
+      },
     },
+    edges.now,
   );
   return {
     rateLimiter: countDecisions(

@@ -7,17 +7,17 @@ import type { SpoolConfig } from './types.ts';
 export function buildSpool(
   spool: FileConfig['spool'],
   context: BuildContext,
-  /** dis.request_timeout_ms: an attempt in flight at a batch's deadline may run this much longer. */
-  disRequestTimeoutMs: number,
+  /** An attempt in flight at a batch's deadline may run this much longer (one request's bound). */
+  disRequestBoundMs: number,
 ): SpoolConfig {
   const { problems } = context;
   if (spool.retry_initial_ms > spool.retry_max_ms)
     problems.push('spool.retry_initial_ms: must not exceed spool.retry_max_ms');
   // A batch still in flight at one instance must not be taken over by another: that would send
   // it twice in the normal case, not only after a crash.
-  if (spool.claim_idle_ms <= spool.put_timeout_ms + disRequestTimeoutMs)
+  if (spool.claim_idle_ms <= spool.put_timeout_ms + disRequestBoundMs)
     problems.push(
-      'spool.claim_idle_ms: must be above spool.put_timeout_ms + dis.request_timeout_ms (a batch in flight at its deadline still waits for its DIS request)',
+      'spool.claim_idle_ms: must be above spool.put_timeout_ms + dis.connect_timeout_ms + 2 × dis.request_timeout_ms (a batch in flight at its deadline still waits for its DIS request)',
     );
   return {
     maxEntries: spool.max_entries,

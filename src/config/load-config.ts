@@ -127,7 +127,12 @@ export function loadConfig(env: Env, readFile: ReadFile): LoadConfigResult {
     file.webhooks &&
     buildWebhooks(file.webhooks, streams && new Set(Object.keys(streams)), context);
   const spool =
-    file.spool && buildSpool(file.spool, context, file.dis?.request_timeout_ms ?? 5_000);
+    file.spool &&
+    buildSpool(
+      file.spool,
+      context,
+      (file.dis?.connect_timeout_ms ?? 2_000) + 2 * (file.dis?.request_timeout_ms ?? 5_000),
+    );
 
   if (
     problems.length > 0 ||

@@ -108,6 +108,11 @@ export type RecordVerdict =
       readonly retryAfterMs?: number;
       /** Whether DIS judged this record (`record`) or the whole request failed (`request`). */
       readonly origin: 'record' | 'request';
+      /**
+       * An earlier attempt with this record got no answer (timeout, lost connection) and may have
+       * been applied: DIS may hold the record although this verdict says failed.
+       */
+      readonly possiblyWritten?: true;
     };
 
 export interface PutRecordsInput {
@@ -360,8 +365,10 @@ export function createDisClient(options: DisClientOptions): DisClient {
     let requests = 0;
     let possibleDuplicates = 0;
 
-    const sendChunk = async (indices: readonly number[]): Promise<void> => {
+    /** Resolves whether an attempt of the chunk may have been applied without an answer. */
+    const sendChunk = async (indices: readonly number[]): Promise<boolean> => {
       let pending = indices;
+      let possiblyApplied = false;
       let backoffAttempt = 0;
       let attemptsWithoutProgress = 0;
       let lastFailure: DisError | undefined;
@@ -381,7 +388,7 @@ export function createDisClient(options: DisClientOptions): DisClient {
             backoff.initialDelayMs,
           );
         }
-        return;
+        return false;
       }
 
       for (;;) {
@@ -430,7 +437,7 @@ export function createDisClient(options: DisClientOptions): DisClient {
           progress = retry.length < pending.length;
           pending = retry;
           lastFailure = undefined;
-          if (pending.length === 0) return;
+          if (pending.length === 0) return possiblyApplied;
           events.retry?.({ operation: 'PutRecords', kind: 'records', records: pending.length });
         } catch (error) {
           if (!(error instanceof DisError)) throw error;
@@ -443,10 +450,11 @@ export function createDisClient(options: DisClientOptions): DisClient {
             for (const index of pending) {
               verdicts[index] = verdictFromError(error, retryable, retryable ? after : undefined);
             }
-            return;
+            return possiblyApplied;
           }
           lastFailure = error;
           resendIsDuplicateRisk = error.possiblyProcessed;
+          if (error.possiblyProcessed) possiblyApplied = true;
           events.retry?.({ operation: 'PutRecords', kind: 'request', records: pending.length });
         }
         // Progress (some records went through) holds the backoff where it is and does not use up
@@ -470,7 +478,7 @@ export function createDisClient(options: DisClientOptions): DisClient {
                     retryAfterMs,
                   );
           }
-          return;
+          return possiblyApplied;
         }
         await sleep(delay);
       }
@@ -483,7 +491,14 @@ export function createDisClient(options: DisClientOptions): DisClient {
     let next = 0;
     const worker = async (): Promise<void> => {
       for (let chunk = chunks[next++]; chunk !== undefined; chunk = chunks[next++]) {
-        await sendChunk(chunk);
+        // Whatever the last attempt said, a chunk that once went unanswered may be in DIS.
+        if (await sendChunk(chunk)) {
+          for (const index of chunk) {
+            const verdict = verdicts[index];
+            if (verdict?.status === 'failed')
+              verdicts[index] = { ...verdict, possiblyWritten: true };
+          }
+        }
       }
     };
     await Promise.all(

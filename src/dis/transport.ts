@@ -9,7 +9,9 @@ import { DisError, DisHttpError } from './errors.ts';
 // cut short by a caller's deadline: abandoning a request that went out does not unsend it, it only
 // turns an answer DIS was about to give into "unknown". Callers bound how long they wait themselves
 // (the retry budget in client.ts, the answer deadline in ingest), and the answer, when it comes,
-// still settles idempotency keys, receipts and metrics.
+// still settles idempotency keys, receipts and metrics. Each request has a hard bound as well
+// (requestBoundMs: a wait for a free connection in the pool included), which idempotency locks and
+// webhook claims are sized to outlast.
 
 export interface TransportTimeouts {
   readonly connectMs: number;
@@ -24,6 +26,11 @@ export const DEFAULT_TIMEOUTS: TransportTimeouts = {
   headersMs: 5000,
   bodyMs: 5000,
 };
+
+/** The longest one request can take from `send` to its end, whatever holds it up. */
+export function requestBoundMs(timeouts: TransportTimeouts): number {
+  return timeouts.connectMs + timeouts.headersMs + timeouts.bodyMs;
+}
 
 export interface TransportOptions {
   readonly origin: string;
@@ -102,12 +109,12 @@ function codeOf(error: unknown): string | undefined {
   return typeof error.code === 'string' ? error.code : undefined;
 }
 
-function toTransportError(error: unknown): DisError {
+function toTransportError(error: unknown, boundHit: boolean): DisError {
   const code = codeOf(error);
   if (code !== undefined && UNREACHABLE.has(code)) {
     return new DisError('ERR_DIS_UNREACHABLE', `cannot connect to DIS (${code})`, { cause: error });
   }
-  if (code !== undefined && TIMEOUTS.has(code)) {
+  if (boundHit || (code !== undefined && TIMEOUTS.has(code))) {
     return new DisError('ERR_DIS_TIMEOUT', 'DIS did not answer in time', {
       cause: error,
       possiblyProcessed: true,
@@ -121,6 +128,7 @@ function toTransportError(error: unknown): DisError {
 
 export function createTransport(options: TransportOptions): Transport {
   const owned = options.dispatcher === undefined;
+  const bound = requestBoundMs(options.timeouts);
   const dispatcher =
     options.dispatcher ??
     new Pool(options.origin, {
@@ -133,6 +141,12 @@ export function createTransport(options: TransportOptions): Transport {
 
   return {
     send: async (request) => {
+      // A timer cleared when the answer is in (AbortSignal.timeout would stay armed for the whole
+      // bound): one per DIS request, which batching makes a few per thousand caller requests.
+      const abort = new AbortController();
+      const timer = setTimeout(() => {
+        abort.abort(new DOMException('the DIS request took longer than its bound', 'TimeoutError'));
+      }, bound);
       let response: Dispatcher.ResponseData;
       let text: string;
       try {
@@ -144,10 +158,13 @@ export function createTransport(options: TransportOptions): Transport {
           body: request.body ?? null,
           headersTimeout: options.timeouts.headersMs,
           bodyTimeout: options.timeouts.bodyMs,
+          signal: abort.signal,
         });
         text = await response.body.text();
       } catch (error) {
-        throw toTransportError(error);
+        throw toTransportError(error, abort.signal.aborted);
+      } finally {
+        clearTimeout(timer);
       }
       if (response.statusCode >= 200 && response.statusCode < 300) {
         return { status: response.statusCode, headers: response.headers, text };

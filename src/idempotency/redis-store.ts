@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { AppError } from '../errors/app-error.ts';
 import type { RedisClient } from '../redis/connect.ts';
-import { ReplicationTimeoutError, type ReplicaAcks } from '../redis/replication.ts';
+import type { ReplicaAcks } from '../redis/replication.ts';
+import { toStoreError } from '../redis/store-errors.ts';
 import { defineScript } from '../redis/script.ts';
 import { DEFAULT_IDEMPOTENCY_KEY_PREFIX, toIdempotencyRedisKey } from './key.ts';
 import { IN_PROGRESS_RETRY_AFTER_S } from './types.ts';
@@ -128,17 +128,6 @@ async function unavailableOnError<T>(pending: Promise<T>): Promise<T> {
   try {
     return await pending;
   } catch (error) {
-    if (error instanceof ReplicationTimeoutError) {
-      throw new AppError('ERR_REDIS_REPLICATION_TIMEOUT', {
-        detail: 'The verdict for this Idempotency-Key could not be confirmed on a Redis replica.',
-        cause: error,
-        headers: { 'Retry-After': '1' },
-      });
-    }
-    throw new AppError('ERR_REDIS_UNAVAILABLE', {
-      detail: 'Idempotency keys cannot be checked right now.',
-      cause: error,
-      headers: { 'Retry-After': '1' },
-    });
+    throw toStoreError(error, 'This Idempotency-Key');
   }
 }

@@ -28,13 +28,14 @@ const UNKNOWN_OUTCOME = new Set([
 
 type Failed = Extract<RecordVerdict, { status: 'failed' }>;
 
-/** This record may be in DIS although its verdict is a failure: its request's fate is unknown. */
+/**
+ * This record may be in DIS although its verdict is a failure: its last request's fate is unknown,
+ * or an earlier attempt with it went unanswered (a timeout followed by a 503 is still unknown).
+ */
 export function isUnknownOutcome(verdict: RecordVerdict): boolean {
-  return (
-    verdict.status === 'failed' &&
-    verdict.origin === 'request' &&
-    UNKNOWN_OUTCOME.has(verdict.errorCode)
-  );
+  if (verdict.status !== 'failed') return false;
+  if (verdict.possiblyWritten === true) return true;
+  return verdict.origin === 'request' && UNKNOWN_OUTCOME.has(verdict.errorCode);
 }
 
 /** Records that may be in DIS without the caller knowing: written or unknown. */

@@ -14,12 +14,37 @@ import { defineScript, type RunScript, type ScriptDefinition } from './script.ts
 // its connection until the replicas answer, so one WAIT per write would serialise them: writes are
 // group-committed instead, per node, with at most one pipeline in flight each; those that arrive
 // meanwhile go together in the next one behind a single WAIT.
+//
+// The writes in those pipelines are EVALs with the script's text, not ioredis's EVALSHA: on
+// NOSCRIPT (a SCRIPT FLUSH, Redis 7.4 evicting scripts on a shared server) ioredis resends the
+// script outside the pipeline, after the WAIT, which would then confirm a batch without that write.
 
 /** How many replicas must confirm an acknowledged write, and for how long to wait for them. */
 export interface ReplicaAckPolicy {
   /** A fixed count, or `auto`: 1 when the primary reports a connected replica, else 0. */
   readonly minReplicaAcks: number | 'auto';
   readonly timeoutMs: number;
+}
+
+export interface ReplicaAckEvents {
+  /** Every WAIT that fell short. */
+  readonly timeout?: (write: ReplicatedWrite) => void;
+  /** `auto` found replicas after it had started at 0 (one was still syncing at startup). */
+  readonly raised?: (required: number) => void;
+}
+
+/** While `auto` is 0, how often the primaries are asked again whether a replica has appeared. */
+const AUTO_RECHECK_MS = 10_000;
+
+/**
+ * Too many acknowledged writes wait for their node already (its replicas are slow or gone): this
+ * one was refused before it was sent, so it certainly wrote nothing.
+ */
+export class ReplicationBacklogError extends Error {
+  constructor() {
+    super('too many writes are waiting for Redis replicas to confirm them; not sent');
+    this.name = 'ReplicationBacklogError';
+  }
 }
 
 /** Fewer replicas than required confirmed the write in time. The write is on the primary. */
@@ -61,6 +86,15 @@ export interface ReplicaAcks {
 
 /** Writes per pipeline: enough to amortise a WAIT, few enough not to hold a node for long. */
 const MAX_GROUP_COMMIT = 64;
+/** Bytes of arguments per pipeline (appends carry request bodies); one larger write goes alone. */
+const MAX_GROUP_BYTES = 4 * 1024 * 1024;
+/**
+ * Writes waiting per node. With a replica gone every pipeline waits the whole timeout, so the
+ * queue drains at MAX_GROUP_COMMIT per timeout; past this bound new writes are refused at once.
+ */
+const MAX_QUEUED = 2048;
+/** MOVED/ASK (a slot moved during a failover or resharding): sent again after a slots refresh. */
+const MAX_REDIRECTIONS = 3;
 
 function connectedReplicas(info: string): number {
   return Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
@@ -86,13 +120,25 @@ async function readCensus(redis: RedisClient): Promise<ReplicaCensus> {
 }
 
 interface QueuedWrite {
-  readonly name: string;
+  readonly lua: string;
   readonly keys: readonly string[];
   readonly args: readonly (string | number | Buffer)[];
+  readonly bytes: number;
   readonly write: ReplicatedWrite;
   readonly required: number;
+  redirections: number;
   readonly resolve: (reply: unknown) => void;
   readonly reject: (error: unknown) => void;
+}
+
+function argumentBytes(args: readonly (string | number | Buffer)[]): number {
+  let bytes = 0;
+  for (const arg of args) bytes += typeof arg === 'number' ? 8 : arg.length;
+  return bytes;
+}
+
+function isRedirection(error: Error): boolean {
+  return error.message.startsWith('MOVED ') || error.message.startsWith('ASK ');
 }
 
 interface CommitGroup {
@@ -101,29 +147,62 @@ interface CommitGroup {
 }
 
 /**
- * `auto` looks once: a primary that has a replica is expected to keep one, so a replica that goes
- * away later makes acknowledged writes fail (503) instead of silently dropping to no confirmation.
- * In Cluster, auto is 1 only when every master has a replica.
+ * `auto` only ever goes up: a primary that has a replica is expected to keep one, so a replica that
+ * goes away later makes acknowledged writes fail (503) instead of silently dropping to no
+ * confirmation; while it is 0 (no replica at startup, or one still syncing) the primaries are asked
+ * again every 10 s. In Cluster, auto is 1 only when every master has a replica.
  */
 export function createReplicaAcks(
   redis: RedisClient,
   policy: ReplicaAckPolicy,
-  onTimeout: (write: ReplicatedWrite) => void = () => undefined,
+  events: ReplicaAckEvents = {},
+  now: () => number = Date.now,
 ): ReplicaAcks {
-  let resolved: Promise<number> | undefined;
+  const onTimeout = events.timeout ?? (() => undefined);
   const census = (): Promise<ReplicaCensus> => readCensus(redis);
+  const fromCensus = (c: ReplicaCensus): number =>
+    c.primaries.every((p) => p.replicas > 0) ? 1 : 0;
+  let auto: { value: number; checkedAt: number } | undefined;
+  let first: Promise<number> | undefined;
+  let recheck: Promise<void> | undefined;
   const required = (): Promise<number> => {
     const fixed = policy.minReplicaAcks;
     if (fixed !== 'auto') return Promise.resolve(fixed);
-    resolved ??= census().then(
-      (c) => (c.primaries.every((p) => p.replicas > 0) ? 1 : 0),
-      (error: unknown) => {
-        // Not known yet (Redis unreachable): ask again on the next write.
-        resolved = undefined;
-        throw error;
-      },
-    );
-    return resolved;
+    if (auto === undefined) {
+      first ??= census().then(
+        (c) => {
+          auto = { value: fromCensus(c), checkedAt: now() };
+          return auto.value;
+        },
+        (error: unknown) => {
+          // Not known yet (Redis unreachable): ask again on the next write.
+          first = undefined;
+          throw error;
+        },
+      );
+      return first;
+    }
+    const current = auto;
+    if (
+      current.value === 0 &&
+      recheck === undefined &&
+      now() - current.checkedAt >= AUTO_RECHECK_MS
+    ) {
+      // In the background: this write goes on with what is known.
+      recheck = census()
+        .then((c) => {
+          const value = fromCensus(c);
+          auto = { value: Math.max(current.value, value), checkedAt: now() };
+          if (value > current.value) events.raised?.(value);
+        })
+        .catch(() => {
+          auto = { value: current.value, checkedAt: now() };
+        })
+        .finally(() => {
+          recheck = undefined;
+        });
+    }
+    return Promise.resolve(current.value);
   };
 
   const groups = new Map<string, CommitGroup>();
@@ -134,23 +213,34 @@ export function createReplicaAcks(
     return redis.slots[slot]?.join(',') ?? `slot ${slot}`;
   };
 
+  /** Slots moved under a batch: learn the new owners before those writes go again. */
+  const refreshSlots = (): Promise<void> =>
+    new Promise((resolve) => {
+      if (redis instanceof Cluster) {
+        redis.refreshSlotsCache(() => {
+          resolve();
+        });
+      } else resolve();
+    });
+
   const commit = async (batch: readonly QueuedWrite[]): Promise<void> => {
     const wanted = Math.max(...batch.map((w) => w.required));
     const pipeline = redis.pipeline();
-    for (const item of batch) {
-      const command: unknown = Reflect.get(pipeline, item.name);
-      if (typeof command !== 'function') throw new Error(`${item.name} is not defined`);
-      Reflect.apply(command, pipeline, [item.keys.length, ...item.keys, ...item.args]);
-    }
+    for (const item of batch) pipeline.eval(item.lua, item.keys.length, ...item.keys, ...item.args);
     pipeline.wait(wanted, policy.timeoutMs);
     const results = await pipeline.exec();
     const waited = results?.[batch.length];
+    const redirected: QueuedWrite[] = [];
     batch.forEach((item, i) => {
       const result = results?.[i];
       if (result === undefined || waited === undefined) {
         item.reject(new Error('the Redis pipeline was aborted'));
       } else if (result[0] !== null) {
-        item.reject(result[0]);
+        // A redirected write was not executed: it may go again to the slot's new owner.
+        if (isRedirection(result[0]) && item.redirections < MAX_REDIRECTIONS) {
+          item.redirections += 1;
+          redirected.push(item);
+        } else item.reject(result[0]);
       } else if (waited[0] !== null) {
         item.reject(waited[0]);
       } else if (!(Number(waited[1]) >= item.required)) {
@@ -160,14 +250,29 @@ export function createReplicaAcks(
         item.resolve(result[1]);
       }
     });
+    if (redirected.length > 0) {
+      await refreshSlots();
+      for (const item of redirected) queue(item);
+    }
+  };
+
+  /** Whole writes up to the count and byte bounds (at least one). */
+  const takeBatch = (group: CommitGroup): QueuedWrite[] => {
+    let bytes = 0;
+    let count = 0;
+    for (const item of group.queue) {
+      if (count > 0 && (count === MAX_GROUP_COMMIT || bytes + item.bytes > MAX_GROUP_BYTES)) break;
+      bytes += item.bytes;
+      count += 1;
+    }
+    return group.queue.splice(0, count);
   };
 
   const drain = async (key: string, group: CommitGroup): Promise<void> => {
-    group.running = true;
     try {
       // What arrived while a pipeline was out goes together in the next one.
       while (group.queue.length > 0) {
-        const batch = group.queue.splice(0, MAX_GROUP_COMMIT);
+        const batch = takeBatch(group);
         try {
           await commit(batch);
         } catch (error) {
@@ -180,23 +285,33 @@ export function createReplicaAcks(
     }
   };
 
-  const enqueue = (item: Omit<QueuedWrite, 'resolve' | 'reject'>): Promise<unknown> =>
+  function queue(item: QueuedWrite): void {
+    const key = groupOf(item.keys);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { queue: [], running: false };
+      groups.set(key, group);
+    }
+    if (group.queue.length >= MAX_QUEUED) {
+      item.reject(new ReplicationBacklogError());
+      return;
+    }
+    group.queue.push(item);
+    if (!group.running) {
+      const current = group;
+      group.running = true;
+      // The next turn of the event loop: writes of this one go together.
+      setImmediate(() => {
+        void drain(key, current);
+      });
+    }
+  }
+
+  const enqueue = (
+    item: Omit<QueuedWrite, 'resolve' | 'reject' | 'redirections'>,
+  ): Promise<unknown> =>
     new Promise((resolve, reject) => {
-      const key = groupOf(item.keys);
-      let group = groups.get(key);
-      if (group === undefined) {
-        group = { queue: [], running: false };
-        groups.set(key, group);
-      }
-      group.queue.push({ ...item, resolve, reject });
-      if (!group.running) {
-        const current = group;
-        group.running = true;
-        // The next turn of the event loop: writes of this one go together.
-        setImmediate(() => {
-          void drain(key, current);
-        });
-      }
+      queue({ ...item, redirections: 0, resolve, reject });
     });
 
   return {
@@ -208,7 +323,14 @@ export function createReplicaAcks(
       return async (keys, args) => {
         const count = await required();
         if (count === 0) return plain(keys, args);
-        return enqueue({ name: definition.name, keys, args, write, required: count });
+        return enqueue({
+          lua: definition.lua,
+          keys,
+          args,
+          bytes: argumentBytes(args),
+          write,
+          required: count,
+        });
       };
     },
   };

@@ -1,7 +1,7 @@
 import { toKeyPart } from '../redis/key-part.ts';
 
 // Key layout. The spool stream and its dead-letter stream share one hash tag (the DIS stream name),
-// so the forwarder's ack + delete + dead-letter step is one MULTI even in Redis Cluster. A receipt
+// so the forwarder's ack + delete + dead-letter step is one script even in Redis Cluster. A receipt
 // is keyed by its own id: it lives in another slot, which is why appends and settlements touch it
 // in a separate step in Cluster mode.
 

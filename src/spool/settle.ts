@@ -96,20 +96,23 @@ return 1
 // letter its entry id, error code, error message, field count and fields, then the ids to
 // acknowledge, then the ids to delete.
 const SETTLE = {
-  name: 'gwSpoolSettleV1',
+  name: 'gwSpoolSettleV2',
   lua: `
 local group, maxlen, failed_at = ARGV[1], ARGV[2], ARGV[3]
 local dead, acks, dels = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local i = 7
 for _ = 1, dead do
   local id, code, message, k = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-  local fields = {}
-  for j = 1, k do fields[j] = ARGV[i + 3 + j] end
-  i = i + 4 + k
-  for _, v in ipairs({'entry_id', id, 'error_code', code, 'error_message', message, 'failed_at', failed_at}) do
-    fields[#fields + 1] = v
+  -- A settlement run again (its first run was not confirmed) finds the entry deleted already.
+  if #redis.call('XRANGE', KEYS[1], id, id) > 0 then
+    local fields = {}
+    for j = 1, k do fields[j] = ARGV[i + 3 + j] end
+    for _, v in ipairs({'entry_id', id, 'error_code', code, 'error_message', message, 'failed_at', failed_at}) do
+      fields[#fields + 1] = v
+    end
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', unpack(fields))
   end
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', unpack(fields))
+  i = i + 4 + k
 end
 if acks > 0 then redis.call('XACK', KEYS[1], group, unpack(ARGV, i, i + acks - 1)) end
 i = i + acks

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../errors/app-error.ts';
 import type { RedisClient } from '../redis/connect.ts';
-import { ReplicationTimeoutError, type ReplicaAcks } from '../redis/replication.ts';
+import type { ReplicaAcks } from '../redis/replication.ts';
+import { mayHaveBeenApplied, toStoreError } from '../redis/store-errors.ts';
 import { toRecordFields, type SpoolRecord } from './entry.ts';
 import { createSpoolKeys, isReceiptId } from './keys.ts';
 import { parseReceiptHash, type Receipt } from './receipt.ts';
@@ -91,19 +92,26 @@ return 1
 const AppendReply = z.tuple([z.union([z.literal(0), z.literal(1)]), z.number()]);
 
 function unavailable(error: unknown): AppError {
-  if (error instanceof AppError) return error;
-  if (error instanceof ReplicationTimeoutError) {
-    return new AppError('ERR_REDIS_REPLICATION_TIMEOUT', {
-      detail: 'The records could not be confirmed as stored on a Redis replica; retry later.',
-      cause: error,
-      headers: { 'Retry-After': '1' },
+  return toStoreError(error, 'The records');
+}
+
+/**
+ * A refused append, and whether its entries may be in the spool anyway (an append a replica did
+ * not confirm is on the primary; a timed-out one may have run). Only a certain "no" lets an
+ * Idempotency-Key or a webhook claim go.
+ */
+export class SpoolAppendError extends AppError {
+  readonly mayHaveWritten: boolean;
+
+  constructor(error: AppError, mayHaveWritten: boolean) {
+    super(error.code, {
+      detail: error.detail,
+      headers: error.headers,
+      cause: error.cause ?? error,
     });
+    this.name = 'SpoolAppendError';
+    this.mayHaveWritten = mayHaveWritten;
   }
-  return new AppError('ERR_REDIS_UNAVAILABLE', {
-    detail: 'The spool is unavailable right now.',
-    cause: error,
-    headers: { 'Retry-After': '1' },
-  });
 }
 
 export function createSpool(options: SpoolOptions): Spool {
@@ -143,6 +151,7 @@ export function createSpool(options: SpoolOptions): Spool {
         const fields = toRecordFields(record);
         args.push(fields.length / 2, ...fields);
       }
+      let appending = false;
       try {
         if (cluster) {
           // Receipt first, replicated before the entries exist: an entry must never exist without
@@ -154,14 +163,18 @@ export function createSpool(options: SpoolOptions): Spool {
             [input.owner, input.logicalStream, input.records.length, acceptedAt, ttlMs],
           );
         }
+        appending = true;
         const reply = AppendReply.parse(
           await appendScript(cluster ? [streamKey] : [streamKey, receiptKey], args),
         );
-        if (reply[0] === 0) throw full();
+        if (reply[0] === 0) {
+          appending = false;
+          throw full();
+        }
         return { receiptId };
       } catch (error) {
         if (cluster) await redis.del(receiptKey).catch(() => 0);
-        throw unavailable(error);
+        throw new SpoolAppendError(unavailable(error), appending && mayHaveBeenApplied(error));
       }
     },
 

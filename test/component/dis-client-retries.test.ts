@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RecordVerdict } from '../../src/dis/client.ts';
 import { DisCircuitOpenError } from '../../src/dis/errors.ts';
+import { classifyOutcome } from '../../src/ingest/outcome.ts';
 import {
   seededRandom,
   startClientAndEmulator,
@@ -169,6 +170,36 @@ describe('what the client retries', () => {
     assert.equal(outcome.possibleDuplicates, 10);
     const stored = storedData(env, stream);
     for (const e of entries) assert.equal(stored.filter((d) => d === e.data).length, 2);
+  });
+
+  it('a chunk that went unanswered once stays possibly written, even when its last attempt got a 503', async () => {
+    // Backoff without jitter (random 1): 300 ms after the reset, time to script the 503s.
+    const client = env.clientWith({
+      backoff: { initialDelayMs: 300, maxDelayMs: 300 },
+      random: () => 1,
+    });
+    env.emulator.faults.resetConnections({ count: 1, when: 'after-store' });
+    const requests = putRequests(env);
+    try {
+      const entries = uniqueEntries(5);
+      const pending = client.putRecords({
+        streamName: stream,
+        records: entries,
+        deadline: Date.now() + 1000,
+      });
+      while (putRequests(env) === requests) await new Promise((r) => setTimeout(r, 2));
+      env.emulator.faults.failNext({ count: 1000, operation: 'PutRecords', status: 503 });
+      const outcome = await pending;
+      const stored = storedData(env, stream);
+      for (const e of entries) assert.equal(stored.filter((d) => d === e.data).length, 1);
+      for (const v of outcome.verdicts) {
+        assert.ok(v.status === 'failed', 'DIS answered 503 last');
+        assert.equal(v.possiblyWritten, true, 'yet the first attempt may have written it (it did)');
+      }
+      assert.equal(classifyOutcome(outcome).kind, 'unknown');
+    } finally {
+      env.emulator.faults.clear();
+    }
   });
 
   it('resends only the records DIS failed with DIS.5xxx', async () => {

@@ -51,6 +51,48 @@ describe('acknowledged writes wait for the replicas', () => {
     }
   });
 
+  it('auto that started at 0 goes up once a replica has attached (the primaries are asked again every 10 s), never down', async (t) => {
+    const lone = await startRedis();
+    const client = await connectTestRedis(lone);
+    t.after(async () => {
+      await closeRedis(client);
+      await lone.stop();
+    });
+    let clock = 1_000_000;
+    const raised: number[] = [];
+    const acks = createReplicaAcks(
+      client,
+      { minReplicaAcks: 'auto', timeoutMs: 500 },
+      { raised: (n) => raised.push(n) },
+      () => clock,
+    );
+    assert.equal(await acks.required(), 0);
+    const late = await startRedis({ args: ['--replicaof', '127.0.0.1', String(lone.port)] });
+    t.after(() => late.stop());
+    await waitFor('the replica to attach', async () =>
+      (await replicationInfo(lone.port)).get('slave0')?.includes('state=online') === true
+        ? true
+        : undefined,
+    );
+    assert.equal(await acks.required(), 0, 'not asked again within 10 s');
+    clock += 10_000;
+    assert.equal(
+      await acks.required(),
+      0,
+      'the write that triggers the question goes on as before',
+    );
+    await waitFor('auto to go up', () => (raised.length > 0 ? true : undefined));
+    assert.deepEqual(raised, [1]);
+    assert.equal(await acks.required(), 1);
+    await late.stop();
+    clock += 60_000;
+    assert.equal(
+      await acks.required(),
+      1,
+      'a replica that goes away makes writes fail, not unconfirmed',
+    );
+  });
+
   it('with a healthy replica an append is acknowledged, and its receipt is already on the replica', async () => {
     const spool = createSpool({
       redis,
@@ -78,8 +120,10 @@ describe('acknowledged writes wait for the replicas', () => {
 
   it('while the replica is frozen, an append and an idempotent verdict answer 503 ERR_REDIS_REPLICATION_TIMEOUT, counted by write', async () => {
     const timeouts: ReplicatedWrite[] = [];
-    const acks = createReplicaAcks(redis, { minReplicaAcks: 1, timeoutMs: 200 }, (write) =>
-      timeouts.push(write),
+    const acks = createReplicaAcks(
+      redis,
+      { minReplicaAcks: 1, timeoutMs: 200 },
+      { timeout: (write) => timeouts.push(write) },
     );
     const spool = createSpool({
       redis,

@@ -38,11 +38,12 @@ const config = {
       },
     },
   },
-  // An attempt in flight at a batch's deadline runs to this timeout: it stays below the claim time.
-  dis: { request_timeout_ms: 1500 },
+  // An attempt in flight at a batch's deadline may run its whole bound (connect + 2 × request):
+  // the claim time stays above put_timeout_ms plus that.
+  dis: { request_timeout_ms: 1500, connect_timeout_ms: 500 },
   spool: {
     block_ms: 100,
-    claim_idle_ms: 3000,
+    claim_idle_ms: 5000,
     put_timeout_ms: 1000,
     retry_initial_ms: 50,
     retry_max_ms: 300,

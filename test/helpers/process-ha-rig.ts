@@ -127,7 +127,8 @@ export async function startHaRig(t: Cleanup, options: HaRigOptions): Promise<HaR
       },
       spool: {
         block_ms: 200,
-        claim_idle_ms: 8000,
+        // Above put_timeout_ms + one DIS request's bound (2 s + 2 × 3 s).
+        claim_idle_ms: 15_000,
         put_timeout_ms: 2000,
         retry_initial_ms: 100,
         retry_max_ms: 1000,

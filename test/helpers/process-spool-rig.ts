@@ -58,8 +58,9 @@ export interface SpoolRigOptions {
   /** The config file's `spool` section. */
   readonly spool: Readonly<Record<string, number>>;
   /**
-   * `dis.request_timeout_ms`: with a short claim time it must leave room for an attempt still in
-   * flight at a batch's deadline (claim_idle_ms > put_timeout_ms + this).
+   * `dis.request_timeout_ms` (with `connect_timeout_ms` 200): with a short claim time it must leave
+   * room for an attempt still in flight at a batch's deadline (claim_idle_ms > put_timeout_ms +
+   * 200 + 2 × this).
    */
   readonly disRequestTimeoutMs?: number;
 }
@@ -102,7 +103,7 @@ export async function startSpoolRig(t: Cleanup, options: SpoolRigOptions): Promi
       spool: options.spool,
       ...(options.disRequestTimeoutMs === undefined
         ? {}
-        : { dis: { request_timeout_ms: options.disRequestTimeoutMs } }),
+        : { dis: { request_timeout_ms: options.disRequestTimeoutMs, connect_timeout_ms: 200 } }),
     }),
   );
   const credentials = DEV_CREDENTIALS[0];

@@ -63,7 +63,7 @@ describe('gateway processes sharing a Redis spool', () => {
       partitions: 2,
       disRequestTimeoutMs: 900,
       spool: {
-        claim_idle_ms: 2500,
+        claim_idle_ms: 4000,
         put_timeout_ms: 1500,
         block_ms: 200,
         batch_size: BATCH_SIZE,
@@ -192,7 +192,7 @@ describe('gateway processes sharing a Redis spool', () => {
       disRequestTimeoutMs: 900,
       spool: {
         max_entries: 5,
-        claim_idle_ms: 2000,
+        claim_idle_ms: 3500,
         put_timeout_ms: 1000,
         block_ms: 100,
         batch_size: 10,

@@ -70,14 +70,15 @@ spool:
     ]);
   });
 
-  it('a claim idle time not above the PutRecords deadline plus the DIS request timeout, and a backoff that starts above its cap, are refused', () => {
+  it('a claim idle time not above the PutRecords deadline plus one DIS request’s bound, and a backoff that starts above its cap, are refused', () => {
+    // 5000 + 1000 + 2 × 4000 = 14000: a claim after 14 s would take a batch still in flight.
     const result = load(
-      'spool: { claim_idle_ms: 9000, put_timeout_ms: 5000, retry_initial_ms: 2000, retry_max_ms: 1000 }\ndis: { request_timeout_ms: 4000 }',
+      'spool: { claim_idle_ms: 14000, put_timeout_ms: 5000, retry_initial_ms: 2000, retry_max_ms: 1000 }\ndis: { request_timeout_ms: 4000, connect_timeout_ms: 1000 }',
     );
     assert.equal(result.ok, false);
     assert.deepEqual(result.problems, [
       'spool.retry_initial_ms: must not exceed spool.retry_max_ms',
-      'spool.claim_idle_ms: must be above spool.put_timeout_ms + dis.request_timeout_ms (a batch in flight at its deadline still waits for its DIS request)',
+      'spool.claim_idle_ms: must be above spool.put_timeout_ms + dis.connect_timeout_ms + 2 × dis.request_timeout_ms (a batch in flight at its deadline still waits for its DIS request)',
     ]);
   });
 

@@ -51,6 +51,12 @@ describe('classifying a PutRecords outcome', () => {
     });
   });
 
+  it('a 503 after an attempt that went unanswered is unknown: that attempt may have written', () => {
+    const after = { ...request('DIS.5001'), possiblyWritten: true as const };
+    assert.deepEqual(classifyOutcome(outcome(after)), { kind: 'unknown', reason: 'no-answer' });
+    assert.equal(countUnknown(outcome(after)), 1);
+  });
+
   it('one chunk refused for good and another without an answer is still unknown', () => {
     const mixed = outcome(request('APIGW.0301', false), request('ERR_DIS_CONNECTION_LOST'));
     assert.equal(classifyOutcome(mixed).kind, 'unknown');

@@ -19,7 +19,7 @@ import {
 import type { RateLimiter } from '../../ratelimit/types.ts';
 import type { IngestRecord } from '../../ingest/records.ts';
 import { toSpoolRecord } from '../../spool/entry.ts';
-import type { Spool } from '../../spool/spool.ts';
+import { SpoolAppendError, type Spool } from '../../spool/spool.ts';
 import { parseJsonRecords, parseNdjsonRecords } from '../parse/records-body.ts';
 import { ingestUnavailable } from '../ingest-errors.ts';
 import { parsePrefer } from '../prefer.ts';
@@ -486,13 +486,14 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
         records: records.map(toSpoolRecord),
       }));
     } catch (error) {
-      // An append a replica did not confirm is on the primary and will most likely be sent; the
-      // sender's retry appends a second copy.
-      if (error instanceof AppError && error.code === 'ERR_REDIS_REPLICATION_TIMEOUT') {
+      if (error instanceof SpoolAppendError && !error.mayHaveWritten) {
+        // Nothing is in the spool (full, refused before sending): the retry must run again.
+        if (handle !== undefined) await release(handle);
+      } else {
+        // Perhaps in the spool (on the primary, unconfirmed; or a timeout after it ran): the key
+        // stays locked until it expires, and the sender's retry after that may add a copy.
         possibleDuplicates(records.length);
       }
-      // No verdict will ever come for this key: let the retry through at once.
-      if (handle !== undefined) await release(handle);
       throw error;
     }
     const accepted: StoredAnswer = {

@@ -4,7 +4,7 @@ import { AppError } from '../../errors/app-error.ts';
 import type { Ingest } from '../../ingest/ingest.ts';
 import { waitUntil } from '../../ingest/deadline.ts';
 import { classifyOutcome, countPossiblyWritten } from '../../ingest/outcome.ts';
-import type { Spool } from '../../spool/spool.ts';
+import { SpoolAppendError, type Spool } from '../../spool/spool.ts';
 import {
   buildEnvelope,
   defaultHeaderAllowList,
@@ -170,10 +170,10 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
           records: [{ data, partitionKey }],
         }));
       } catch (error) {
-        if (error instanceof AppError && error.code === 'ERR_REDIS_REPLICATION_TIMEOUT') {
-          possibleDuplicates(1);
-        }
-        await release();
+        // Only a delivery certainly not in the spool gives its claim back; otherwise the claim
+        // stays pending until it expires and a redelivery after that may add a copy.
+        if (error instanceof SpoolAppendError && !error.mayHaveWritten) await release();
+        else possibleDuplicates(1);
         throw error;
       }
       await accept();
