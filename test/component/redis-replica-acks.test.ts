@@ -5,7 +5,11 @@ import { AppError } from '../../src/errors/app-error.ts';
 import { createRedisIdempotencyStore } from '../../src/idempotency/redis-store.ts';
 import { closeRedis, type RedisClient } from '../../src/redis/connect.ts';
 import { checkRedisPersistence } from '../../src/redis/persistence-check.ts';
-import { createReplicaAcks, type ReplicatedWrite } from '../../src/redis/replication.ts';
+import {
+  createReplicaAcks,
+  type ReplicaAcks,
+  type ReplicatedWrite,
+} from '../../src/redis/replication.ts';
 import { createSpool } from '../../src/spool/spool.ts';
 import { connectTestRedis, startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { replicationInfo } from '../helpers/redis-topology.ts';
@@ -20,6 +24,16 @@ describe('acknowledged writes wait for the replicas', () => {
   let primary: RedisServer;
   let replica: RedisServer;
   let redis: RedisClient;
+  /** A spool of its own (key prefix) on the primary, acknowledging through `acks`. */
+  const spoolWith = (acks: ReplicaAcks) =>
+    createSpool({
+      redis,
+      acks,
+      maxEntries: 100,
+      receiptTtlS: 60,
+      now: Date.now,
+      keyPrefix: `gw:t-${randomUUID()}:`,
+    });
 
   before(async () => {
     primary = await startRedis();
@@ -94,14 +108,7 @@ describe('acknowledged writes wait for the replicas', () => {
   });
 
   it('with a healthy replica an append is acknowledged, and its receipt is already on the replica', async () => {
-    const spool = createSpool({
-      redis,
-      acks: createReplicaAcks(redis, { minReplicaAcks: 'auto', timeoutMs: 2000 }),
-      maxEntries: 100,
-      receiptTtlS: 60,
-      now: Date.now,
-      keyPrefix: `gw:t-${randomUUID()}:`,
-    });
+    const spool = spoolWith(createReplicaAcks(redis, { minReplicaAcks: 'auto', timeoutMs: 2000 }));
     const { receiptId } = await spool.append({
       disStream: 'dis-a',
       logicalStream: 'a',
@@ -125,14 +132,7 @@ describe('acknowledged writes wait for the replicas', () => {
       { minReplicaAcks: 1, timeoutMs: 200 },
       { timeout: (write) => timeouts.push(write) },
     );
-    const spool = createSpool({
-      redis,
-      acks,
-      maxEntries: 100,
-      receiptTtlS: 60,
-      now: Date.now,
-      keyPrefix: `gw:t-${randomUUID()}:`,
-    });
+    const spool = spoolWith(acks);
     const store = createRedisIdempotencyStore({
       redis,
       acks,
@@ -173,14 +173,7 @@ describe('acknowledged writes wait for the replicas', () => {
 
   it('asking for more replicas than exist fails every acknowledged write rather than pretending', async () => {
     const acks = createReplicaAcks(redis, { minReplicaAcks: 2, timeoutMs: 100 });
-    const spool = createSpool({
-      redis,
-      acks,
-      maxEntries: 100,
-      receiptTtlS: 60,
-      now: Date.now,
-      keyPrefix: `gw:t-${randomUUID()}:`,
-    });
+    const spool = spoolWith(acks);
     await assert.rejects(
       spool.append({ disStream: 'dis-c', logicalStream: 'c', owner: 'p', records: [record] }),
       { code: 'ERR_REDIS_REPLICATION_TIMEOUT' },

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { DEV_CREDENTIALS } from '../../src/emulator/emulator.ts';
 
 // Runs the real entry point (`node src/main.ts`) as a child process. The child gets only the
 // environment a test hands it (plus PATH and HOME), never this process's: the test runner's own
@@ -192,5 +193,40 @@ export async function spawnGateway(options: RunOptions): Promise<GatewayProcess>
     stdout: run.stdout,
     stderr: run.stderr,
     stop,
+  };
+}
+
+/** Registers cleanup work on a test (node:test's TestContext has it). */
+export interface Cleanup {
+  after(fn: () => unknown): void;
+}
+
+export interface EmulatorGatewayEnvOptions {
+  readonly emulator: { readonly url: string; readonly projectId: string };
+  /** HS256 secret of the tokens the test mints. */
+  readonly jwtSecret: string;
+  readonly issuer: string;
+  readonly audience?: string;
+}
+
+/**
+ * The environment of a gateway process on a free loopback port, writing to the given emulator with
+ * its dev AK/SK and verifying HS256 tokens; tests add Redis, streams, the config file and NODE_ENV.
+ */
+export function emulatorGatewayEnv(options: EmulatorGatewayEnvOptions): Record<string, string> {
+  const credentials = DEV_CREDENTIALS[0];
+  if (credentials === undefined) throw new Error('the emulator has no dev credentials');
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DIS_ENDPOINT: options.emulator.url,
+    DIS_PROJECT_ID: options.emulator.projectId,
+    DIS_REGION: 'cn-north-4',
+    DIS_AK: credentials.ak,
+    DIS_SK: credentials.sk,
+    JWT_SECRET: options.jwtSecret,
+    JWT_ISSUER: options.issuer,
+    JWT_AUDIENCE: options.audience ?? 'dis-gateway',
+    JWT_ALGORITHMS: 'HS256',
   };
 }

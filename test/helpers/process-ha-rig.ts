@@ -7,14 +7,18 @@ import { Agent, request } from 'undici';
 import { z } from 'zod';
 import { mintToken } from '../../src/auth/mint-token.ts';
 import {
-  DEV_CREDENTIALS,
   createEmulator,
   type Emulator,
   type EmulatorOptions,
 } from '../../src/emulator/emulator.ts';
 import { createSpoolKeys } from '../../src/spool/keys.ts';
 import { uniqueStreamName } from './dis-fixtures.ts';
-import { spawnGateway, type GatewayProcess } from './process-gateway.ts';
+import {
+  emulatorGatewayEnv,
+  spawnGateway,
+  type Cleanup,
+  type GatewayProcess,
+} from './process-gateway.ts';
 import type { NodeAddress } from './redis-topology.ts';
 
 // Gateway processes (the real entry point, production mode) in front of one emulator and a Redis
@@ -27,11 +31,6 @@ const AUDIENCE = 'dis-gateway';
 export const LOGICAL_STREAM = 'clicks';
 /** The principal of the `limited` callers and its limit. */
 export const LIMITED_PRINCIPAL = 'load-limited';
-
-export interface Cleanup {
-  after(fn: () => unknown): void;
-  diagnostic(message: string): void;
-}
 
 export type RedisTopology =
   | { readonly url: string }
@@ -136,23 +135,11 @@ export async function startHaRig(t: Cleanup, options: HaRigOptions): Promise<HaR
       },
     }),
   );
-  const credentials = DEV_CREDENTIALS[0];
-  if (credentials === undefined) throw new Error('the emulator has no dev credentials');
   const jwtSecret = randomBytes(32).toString('base64url');
   const env = {
+    ...emulatorGatewayEnv({ emulator, jwtSecret, issuer: ISSUER, audience: AUDIENCE }),
     NODE_ENV: 'production',
-    PORT: '0',
-    HOST: '127.0.0.1',
     GATEWAY_CONFIG: configPath,
-    DIS_ENDPOINT: emulator.url,
-    DIS_PROJECT_ID: emulator.projectId,
-    DIS_REGION: 'cn-north-4',
-    DIS_AK: credentials.ak,
-    DIS_SK: credentials.sk,
-    JWT_SECRET: jwtSecret,
-    JWT_ISSUER: ISSUER,
-    JWT_AUDIENCE: AUDIENCE,
-    JWT_ALGORITHMS: 'HS256',
   };
   const started = await Promise.allSettled(
     Array.from({ length: options.gateways }, () => spawnGateway({ env, timeoutMs: 30_000 })),

@@ -6,11 +6,16 @@ import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
 import { mintToken } from '../../src/auth/mint-token.ts';
-import { DEV_CREDENTIALS, createEmulator, type Emulator } from '../../src/emulator/emulator.ts';
+import { createEmulator, type Emulator } from '../../src/emulator/emulator.ts';
 import { createSpoolKeys, FORWARDER_GROUP } from '../../src/spool/keys.ts';
 import { signGithub } from '../../src/webhooks/sign.ts';
 import { uniqueStreamName } from './dis-fixtures.ts';
-import { spawnGateway, type GatewayProcess } from './process-gateway.ts';
+import {
+  emulatorGatewayEnv,
+  spawnGateway,
+  type Cleanup,
+  type GatewayProcess,
+} from './process-gateway.ts';
 import { startRedis } from './redis-server.ts';
 
 // One Redis, one emulator and gateway processes started on demand, all pointed at one logical
@@ -21,10 +26,6 @@ const ISSUER = 'https://auth.process-spool.internal';
 const AUDIENCE = 'dis-gateway';
 export const LOGICAL_STREAM = 'clicks';
 export const WEBHOOK_SOURCE = 'gh';
-
-export interface Cleanup {
-  after(fn: () => unknown): void;
-}
 
 export interface HttpAnswer {
   readonly status: number;
@@ -106,24 +107,12 @@ export async function startSpoolRig(t: Cleanup, options: SpoolRigOptions): Promi
         : { dis: { request_timeout_ms: options.disRequestTimeoutMs, connect_timeout_ms: 200 } }),
     }),
   );
-  const credentials = DEV_CREDENTIALS[0];
-  if (credentials === undefined) throw new Error('the emulator has no dev credentials');
   const jwtSecret = randomBytes(32).toString('base64url');
   const webhookSecret = randomBytes(24).toString('hex');
   const env = {
-    PORT: '0',
-    HOST: '127.0.0.1',
+    ...emulatorGatewayEnv({ emulator, jwtSecret, issuer: ISSUER, audience: AUDIENCE }),
     GATEWAY_CONFIG: configPath,
-    DIS_ENDPOINT: emulator.url,
-    DIS_PROJECT_ID: emulator.projectId,
-    DIS_REGION: 'cn-north-4',
-    DIS_AK: credentials.ak,
-    DIS_SK: credentials.sk,
     REDIS_URL: server.url,
-    JWT_SECRET: jwtSecret,
-    JWT_ISSUER: ISSUER,
-    JWT_AUDIENCE: AUDIENCE,
-    JWT_ALGORITHMS: 'HS256',
     GATEWAY_STREAMS: `${LOGICAL_STREAM}=${disStream}:${String(options.partitions)}`,
     GH_SECRET: webhookSecret,
   };

@@ -1,33 +1,30 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { DEV_CREDENTIALS, createEmulator } from '../../src/emulator/emulator.ts';
-import { runMain, spawnGateway } from '../helpers/process-gateway.ts';
+import { createEmulator } from '../../src/emulator/emulator.ts';
+import {
+  emulatorGatewayEnv,
+  runMain,
+  spawnGateway,
+  type Cleanup,
+} from '../helpers/process-gateway.ts';
 import { startRedis } from '../helpers/redis-server.ts';
 import { replicationInfo } from '../helpers/redis-topology.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 // What the gateway says about its Redis when it starts, from the real entry point.
 
-async function productionEnv(redisUrl: string, t: { after(fn: () => unknown): void }) {
+async function productionEnv(redisUrl: string, t: Cleanup) {
   const emulator = await createEmulator({ streams: [{ name: 'dis-clicks', partitions: 1 }] });
   t.after(() => emulator.close());
-  const credentials = DEV_CREDENTIALS[0];
-  assert.ok(credentials !== undefined);
   return {
+    ...emulatorGatewayEnv({
+      emulator,
+      jwtSecret: randomBytes(32).toString('base64url'),
+      issuer: 'https://auth.startup.internal',
+    }),
     NODE_ENV: 'production',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DIS_ENDPOINT: emulator.url,
-    DIS_PROJECT_ID: emulator.projectId,
-    DIS_REGION: 'cn-north-4',
-    DIS_AK: credentials.ak,
-    DIS_SK: credentials.sk,
     REDIS_URL: redisUrl,
-    JWT_SECRET: randomBytes(32).toString('base64url'),
-    JWT_ISSUER: 'https://auth.startup.internal',
-    JWT_AUDIENCE: 'dis-gateway',
-    JWT_ALGORITHMS: 'HS256',
     GATEWAY_STREAMS: 'clicks=dis-clicks:1',
   };
 }
