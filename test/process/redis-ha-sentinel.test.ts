@@ -8,7 +8,9 @@ import {
   startHaRig,
   statusSummary,
   timeline,
+  type HaRigOptions,
 } from '../helpers/process-ha-rig.ts';
+import type { Cleanup } from '../helpers/process-gateway.ts';
 import { startSentinelGroup } from '../helpers/redis-topology.ts';
 
 // Gateway processes on a Sentinel group (one master, one replica, three Sentinels) under a steady
@@ -21,14 +23,21 @@ const THROTTLED = {
   errorMessage: 'Exceeded traffic control limit.',
 };
 
+/** A Sentinel group of its own and two gateway processes on it (both stopped after the test). */
+async function sentinelRig(t: Cleanup, spool?: HaRigOptions['spool']) {
+  const group = await startSentinelGroup();
+  t.after(() => group.stop());
+  const rig = await startHaRig(t, {
+    redis: { sentinels: group.addresses, name: group.name },
+    gateways: 2,
+    ...(spool === undefined ? {} : { spool }),
+  });
+  return { group, rig };
+}
+
 describe('gateway processes on Redis Sentinel (1 master, 1 replica, 3 Sentinels)', () => {
   it('SENTINEL FAILOVER while DIS throttles: no 202 lost, every receipt reachable', async (t) => {
-    const group = await startSentinelGroup();
-    t.after(() => group.stop());
-    const rig = await startHaRig(t, {
-      redis: { sentinels: group.addresses, name: group.name },
-      gateways: 2,
-    });
+    const { group, rig } = await sentinelRig(t);
     // Half the records throttled: the forwarder keeps retrying, so the spool holds entries
     // (sent and unsent) when the master changes.
     rig.emulator.faults.failRecords(THROTTLED);
@@ -68,12 +77,9 @@ describe('gateway processes on Redis Sentinel (1 master, 1 replica, 3 Sentinels)
   });
 
   it('SIGKILL of the new master right after a failover, min_replica_acks 1: nothing acknowledged lost', async (t) => {
-    const group = await startSentinelGroup();
-    t.after(() => group.stop());
-    const rig = await startHaRig(t, {
-      redis: { sentinels: group.addresses, name: group.name },
-      gateways: 2,
-      spool: { min_replica_acks: 1, replica_ack_timeout_ms: 300 },
+    const { group, rig } = await sentinelRig(t, {
+      min_replica_acks: 1,
+      replica_ack_timeout_ms: 300,
     });
     const marks: string[] = [];
     const ledger = await runLoad(rig, {

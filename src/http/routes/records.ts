@@ -356,23 +356,36 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
       }
       const outcome = timely.value;
       res.locals.recordCounts = { received: records.length, failed: outcome.failedCount };
-      countOutcome(options, stream.name, outcome);
-      possibleDuplicates(countUnknown(outcome));
-      const answer = answerFor(stream.name, outcome, ids);
-      if (answer instanceof AppError) {
-        // A retry with the same key must run again, not replay the failure; but only when nothing
-        // can have been written. An unknown outcome keeps the key locked until its lock expires.
-        if (started !== undefined && classifyOutcome(outcome).kind !== 'unknown') {
-          await release(started);
-        }
-        throw answer;
-      }
-      if (started !== undefined) {
-        await storeVerdict(started, answer, countPossiblyWritten(outcome), true);
-      }
+      const answer = await settleOutcome(outcome, stream.name, ids, started, true);
+      if (answer instanceof AppError) throw answer;
       send(res, answer);
     },
   );
+
+  /**
+   * What a DIS outcome settles, whether the caller is still waiting (`answering`) or was told 504:
+   * metrics, records that may now be in DIS twice, and the key. A retry with the same key must run
+   * again, not replay a failure, but only when nothing can have been written: an unknown outcome
+   * keeps the key locked until its lock expires. Returns the answer for the caller.
+   */
+  async function settleOutcome(
+    outcome: PutRecordsOutcome,
+    stream: string,
+    ids: readonly (string | undefined)[],
+    handle: IdempotencyHandle | undefined,
+    answering: boolean,
+  ): Promise<StoredAnswer | AppError> {
+    countOutcome(options, stream, outcome);
+    possibleDuplicates(countUnknown(outcome));
+    const answer = answerFor(stream, outcome, ids);
+    if (handle === undefined) return answer;
+    if (!(answer instanceof AppError)) {
+      await storeVerdict(handle, answer, countPossiblyWritten(outcome), answering);
+    } else if (classifyOutcome(outcome).kind !== 'unknown') {
+      await release(handle);
+    }
+    return answer;
+  }
 
   function possibleDuplicates(count: number): void {
     if (count > 0) options.outcomes?.possibleDuplicates?.(count);
@@ -446,27 +459,17 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
       if (handle !== undefined) await release(handle);
       return;
     }
-    countOutcome(options, stream, outcome);
-    const cls = classifyOutcome(outcome);
     options.outcomes?.late?.({
       stream,
-      outcome: cls.kind,
+      outcome: classifyOutcome(outcome).kind,
       records: outcome.verdicts.length,
       idempotent: handle !== undefined,
     });
-    if (handle === undefined) {
-      // The caller was told 504 and may send these again.
-      possibleDuplicates(countPossiblyWritten(outcome));
-      return;
-    }
-    possibleDuplicates(countUnknown(outcome));
-    const answer = answerFor(stream, outcome, ids);
-    if (!(answer instanceof AppError)) {
-      await storeVerdict(handle, answer, countPossiblyWritten(outcome), false);
-    } else if (cls.kind !== 'unknown') {
-      await release(handle);
-    }
-    // Still unknown: the lock stays until it expires, then a retry runs again.
+    // Without a key the caller, told 504, may send what DIS wrote again (the unknown ones are
+    // counted in settleOutcome).
+    if (handle === undefined)
+      possibleDuplicates(countPossiblyWritten(outcome) - countUnknown(outcome));
+    await settleOutcome(outcome, stream, ids, handle, false);
   }
 
   async function spoolRecords(

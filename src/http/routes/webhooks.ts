@@ -3,7 +3,8 @@ import type { WebhookSourceConfig } from '../../config/types.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { Ingest } from '../../ingest/ingest.ts';
 import { waitUntil } from '../../ingest/deadline.ts';
-import { classifyOutcome, countPossiblyWritten } from '../../ingest/outcome.ts';
+import { classifyOutcome, countPossiblyWritten, type OutcomeClass } from '../../ingest/outcome.ts';
+import type { PutRecordsOutcome } from '../../dis/client.ts';
 import { SpoolAppendError, type Spool } from '../../spool/spool.ts';
 import {
   buildEnvelope,
@@ -135,6 +136,18 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
         possibleDuplicates(1);
       }
     };
+    /**
+     * What a sync write's outcome means for the claim, whether the sender is still waiting or was
+     * told 504: written → accepted; unknown → left pending to expire (a redelivery after that may
+     * write it twice); nothing written → released, so the sender's retry goes through.
+     */
+    const settleClaim = async (outcome: PutRecordsOutcome): Promise<OutcomeClass['kind']> => {
+      const kind = classifyOutcome(outcome).kind;
+      if (kind === 'written') await accept();
+      else if (kind === 'unknown') possibleDuplicates(countPossiblyWritten(outcome));
+      else await release();
+      return kind;
+    };
 
     const { stream } = source;
     let data: Buffer;
@@ -207,10 +220,7 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
       options.background(
         timely.pending.then(
           async (outcome) => {
-            const kind = classifyOutcome(outcome).kind;
-            if (kind === 'written') await accept();
-            else if (kind === 'unknown') possibleDuplicates(countPossiblyWritten(outcome));
-            else await release();
+            await settleClaim(outcome);
           },
           () => release(),
         ),
@@ -221,9 +231,9 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
       });
     }
     const outcome = timely.value;
+    const kind = await settleClaim(outcome);
     const verdict = outcome.verdicts[0];
     if (verdict?.status === 'ok') {
-      await accept();
       res.status(200).json({
         delivery_id: deliveryId,
         partition_id: verdict.partitionId,
@@ -231,16 +241,13 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
       });
       return;
     }
-    if (classifyOutcome(outcome).kind === 'unknown') {
-      // Perhaps written: the pending claim expires before a redelivery may write it again.
-      possibleDuplicates(1);
+    if (kind === 'unknown') {
       throw new AppError('ERR_DIS_TIMEOUT', {
         detail: 'DIS did not answer in time; the delivery may have been written',
         headers: { 'Retry-After': '5' },
       });
     }
     // Nothing was written: the sender retries on anything but 2xx, through the replay guard.
-    await release();
     throw new AppError('ERR_DIS_UNAVAILABLE', {
       detail: 'The delivery was not written; retry later',
       headers: { 'Retry-After': '5' },
