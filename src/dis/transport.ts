@@ -12,6 +12,11 @@ import { DisError, DisHttpError } from './errors.ts';
 // still settles idempotency keys, receipts and metrics. Each request has a hard bound as well
 // (requestBoundMs: a wait for a free connection in the pool included), which idempotency locks and
 // webhook claims are sized to outlast.
+//
+// The headers and body timeouts are native timers, not undici's headersTimeout/bodyTimeout: those
+// run on undici's coarse timers (a 499 ms tick; a timer counts as started one tick early), so a
+// 900 ms headers timeout fired after 550-600 ms in a reproduction, turned an answer on its way into
+// an unknown outcome, and the resend wrote the records twice.
 
 export interface TransportTimeouts {
   readonly connectMs: number;
@@ -27,7 +32,10 @@ export const DEFAULT_TIMEOUTS: TransportTimeouts = {
   bodyMs: 5000,
 };
 
-/** The longest one request can take from `send` to its end, whatever holds it up. */
+/**
+ * The longest one request can take from `send` to its end, whatever holds it up (an upper bound:
+ * the headers timer counts from `send`, so connecting falls within it).
+ */
 export function requestBoundMs(timeouts: TransportTimeouts): number {
   return timeouts.connectMs + timeouts.headersMs + timeouts.bodyMs;
 }
@@ -128,25 +136,26 @@ function toTransportError(error: unknown, boundHit: boolean): DisError {
 
 export function createTransport(options: TransportOptions): Transport {
   const owned = options.dispatcher === undefined;
-  const bound = requestBoundMs(options.timeouts);
   const dispatcher =
     options.dispatcher ??
     new Pool(options.origin, {
       connections: options.connections ?? 32,
       connect: { timeout: options.timeouts.connectMs },
-      headersTimeout: options.timeouts.headersMs,
-      bodyTimeout: options.timeouts.bodyMs,
+      // Timed in send() instead (see the top of this file).
+      headersTimeout: 0,
+      bodyTimeout: 0,
       keepAliveTimeout: 4000,
     });
 
   return {
     send: async (request) => {
-      // A timer cleared when the answer is in (AbortSignal.timeout would stay armed for the whole
-      // bound): one per DIS request, which batching makes a few per thousand caller requests.
+      // Timers cleared when their phase is over (AbortSignal.timeout would stay armed for the
+      // whole bound): two per DIS request, which batching makes a few per thousand caller requests.
       const abort = new AbortController();
-      const timer = setTimeout(() => {
-        abort.abort(new DOMException('the DIS request took longer than its bound', 'TimeoutError'));
-      }, bound);
+      const expire = (): void => {
+        abort.abort(new DOMException('DIS did not answer in time', 'TimeoutError'));
+      };
+      let timer = setTimeout(expire, options.timeouts.headersMs);
       let response: Dispatcher.ResponseData;
       let text: string;
       try {
@@ -156,10 +165,12 @@ export function createTransport(options: TransportOptions): Transport {
           path: request.path,
           headers: request.headers,
           body: request.body ?? null,
-          headersTimeout: options.timeouts.headersMs,
-          bodyTimeout: options.timeouts.bodyMs,
+          headersTimeout: 0,
+          bodyTimeout: 0,
           signal: abort.signal,
         });
+        clearTimeout(timer);
+        timer = setTimeout(expire, options.timeouts.bodyMs);
         text = await response.body.text();
       } catch (error) {
         throw toTransportError(error, abort.signal.aborted);
