@@ -27,6 +27,11 @@ import type { IdempotencyStore } from './idempotency/types.ts';
 import { createDisSink } from './ingest/dis-sink.ts';
 import { createBatcher } from './ingest/batcher.ts';
 import { createIngest, type RecordSink } from './ingest/ingest.ts';
+import { createAcceptDelivery } from './ingest/accept-delivery.ts';
+import { createAcceptRecords } from './ingest/accept-records.ts';
+import { createHandOff } from './ingest/hand-off.ts';
+import { createFindReceipt } from './ingest/receipts.ts';
+import { RECORDS_RENDER } from './http/records-answers.ts';
 import { createMemoryRateLimiter } from './ratelimit/memory-limiter.ts';
 import { createRateLimitPolicy } from './ratelimit/policy.ts';
 import { createRedisRateLimiter } from './ratelimit/redis-limiter.ts';
@@ -558,7 +563,25 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     edges.logger.warn({ err: error }, 'background work after an answer failed');
   });
   const forwarder = composeForwarder(config, stores, forwarderClient, edges, metrics);
+  const countPossibleDuplicates = (count: number): void => {
+    metrics.disPossibleDuplicates.inc(count);
+  };
   const { redis } = stores;
+  const handOff = createHandOff({
+    ingest,
+    spool: stores.spool,
+    now: edges.now,
+    background: background.add,
+    events: {
+      records: (stream, outcome, count) => {
+        metrics.records.inc({ stream, outcome }, count);
+      },
+      possibleDuplicates: countPossibleDuplicates,
+      late: (event) => {
+        edges.logger.info(event, 'a DIS call that outlived its caller’s wait has settled');
+      },
+    },
+  });
   const app = createApp({
     logger: edges.logger,
     metrics,
@@ -567,47 +590,46 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
       redisRequired: config.redis.mode !== 'memory' && config.redis.onError === 'fail-closed',
       disBreaker: () => dis.client.breakerState(),
     },
-    onRecords: (stream, outcome, count) => {
-      metrics.records.inc({ stream, outcome }, count);
+    records: {
+      streams,
+      verifier: auth.verifier,
+      rateLimiter: stores.rateLimiter,
+      acceptRecords: createAcceptRecords({
+        handOff,
+        idempotency: stores.idempotency,
+        render: RECORDS_RENDER,
+        lateAnswerMs: lateAnswerMs(config),
+        background: background.add,
+        events: {
+          possibleDuplicates: countPossibleDuplicates,
+          verdictNotStored: (error) => {
+            edges.logger.warn({ err: error }, 'an idempotent verdict could not be stored');
+          },
+        },
+      }),
+      limits: {
+        bodyLimitBytes: config.server.bodyLimitBytes,
+        maxRecordsPerRequest: config.limits.maxRecordsPerRequest,
+        maxRecordBytes: config.limits.maxRecordBytes,
+        maxJsonDepth: config.limits.maxJsonDepth,
+      },
+      wait: { defaultMs: config.server.defaultWaitMs, maxMs: config.server.maxWaitMs },
     },
-    streams,
-    spool: stores.spool,
     webhooks: {
       sources: webhookSources(config, streams),
-      replayGuard: stores.replayGuard,
+      acceptDelivery: createAcceptDelivery({
+        handOff,
+        replayGuard: stores.replayGuard,
+        events: { possibleDuplicates: countPossibleDuplicates },
+      }),
+      now: edges.now,
+      maxRecordBytes: config.limits.maxRecordBytes,
       syncWaitMs: webhookSyncWaitMs(config),
       onVerification: (source, result) => {
         metrics.webhookVerifications.inc({ source, result });
       },
     },
-    verifier: auth.verifier,
-    rateLimiter: stores.rateLimiter,
-    idempotency: stores.idempotency,
-    ingest,
-    now: edges.now,
-    limits: {
-      bodyLimitBytes: config.server.bodyLimitBytes,
-      maxRecordsPerRequest: config.limits.maxRecordsPerRequest,
-      maxRecordBytes: config.limits.maxRecordBytes,
-      maxJsonDepth: config.limits.maxJsonDepth,
-    },
-    wait: {
-      defaultMs: config.server.defaultWaitMs,
-      maxMs: config.server.maxWaitMs,
-      lateAnswerMs: lateAnswerMs(config),
-    },
-    background: background.add,
-    outcomes: {
-      possibleDuplicates: (count) => {
-        metrics.disPossibleDuplicates.inc(count);
-      },
-      late: (event) => {
-        edges.logger.info(event, 'a DIS call that outlived its caller’s wait has settled');
-      },
-      verdictNotStored: (error) => {
-        edges.logger.warn({ err: error }, 'an idempotent verdict could not be stored');
-      },
-    },
+    receipts: { verifier: auth.verifier, findReceipt: createFindReceipt(stores.spool) },
     trustProxy: config.server.trustProxy,
     ...(edges.draining === undefined ? {} : { draining: edges.draining }),
     onUnexpectedError: (error) => {

@@ -11,20 +11,19 @@ import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { healthRoutes, type HealthOptions } from './routes/health.ts';
 import { OPENAPI_DOCUMENT } from './openapi.ts';
-import { receiptsRoute } from './routes/receipts.ts';
+import { receiptsRoute, type ReceiptsRouteOptions } from './routes/receipts.ts';
 import { recordsRoute, type RecordsRouteOptions } from './routes/records.ts';
 import { webhooksRoute, type WebhooksRouteOptions } from './routes/webhooks.ts';
 
-export interface AppDeps extends RecordsRouteOptions {
+export interface AppDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly health: Omit<HealthOptions, 'registry' | 'draining'>;
   /** From the first shutdown signal on, answers carry `Connection: close`. */
   readonly draining?: () => boolean;
-  readonly webhooks: Pick<
-    WebhooksRouteOptions,
-    'sources' | 'replayGuard' | 'syncWaitMs' | 'onVerification'
-  >;
+  readonly records: RecordsRouteOptions;
+  readonly webhooks: WebhooksRouteOptions;
+  readonly receipts: ReceiptsRouteOptions;
   /** Hop count or list of trusted proxy addresses/CIDRs; never `true` (design.md §7). */
   readonly trustProxy: number | readonly string[];
   readonly onUnexpectedError?: ProblemHandlerOptions['onUnexpected'];
@@ -61,19 +60,9 @@ export function createApp(deps: AppDeps): Express {
   app.get('/openapi.json', function openapi(_req, res) {
     res.json(OPENAPI_DOCUMENT);
   });
-  app.use(recordsRoute(deps));
-  app.use(
-    webhooksRoute({
-      ...deps.webhooks,
-      spool: deps.spool,
-      ingest: deps.ingest,
-      now: deps.now,
-      maxRecordBytes: deps.limits.maxRecordBytes,
-      background: deps.background,
-      outcomes: deps.outcomes,
-    }),
-  );
-  app.use(receiptsRoute({ verifier: deps.verifier, spool: deps.spool }));
+  app.use(recordsRoute(deps.records));
+  app.use(webhooksRoute(deps.webhooks));
+  app.use(receiptsRoute(deps.receipts));
 
   app.use(notFound());
   app.use(problemHandler({ onUnexpected: deps.onUnexpectedError }));

@@ -1,6 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Registry } from 'prom-client';
-import type { BreakerState } from '../../dis/breaker.ts';
 
 export interface HealthOptions {
   readonly draining: () => boolean;
@@ -8,7 +7,8 @@ export interface HealthOptions {
   readonly redis?: (() => 'up' | 'down') | undefined;
   /** Under fail-closed a Redis outage turns every request into a 503, so readiness follows it. */
   readonly redisRequired: boolean;
-  readonly disBreaker: () => BreakerState;
+  /** The DIS client's circuit breaker. */
+  readonly disBreaker: () => 'closed' | 'open' | 'half-open';
   readonly registry: Registry;
 }
 

@@ -1,0 +1,278 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PutRecordsOutcome } from '../dis/client.ts';
+import { AppError } from '../errors/app-error.ts';
+import type { IdempotencyHandle, IdempotencyStore, StoredAnswer } from '../idempotency/types.ts';
+import type { Ending, HandOff, HandOffResult, Hold } from './hand-off.ts';
+import { countPossiblyWritten } from './outcome.ts';
+import type { IngestRecord, StreamTarget } from './records.ts';
+
+// The records API's use case: records of one caller for one stream, accepted once per
+// Idempotency-Key. It owns the key's lifecycle (begin → replay / in progress / mismatch, or hold the
+// lock until the verdict is stored or nothing can have been written) and says what became of the
+// records; the caller's protocol says how that sounds (`render`).
+
+export interface AcceptRecordsInput {
+  /** The principal id: owner of the key and of the receipt. */
+  readonly principal: string;
+  readonly stream: StreamTarget;
+  readonly records: readonly IngestRecord[];
+  readonly mode: 'sync' | 'async';
+  /** How long the caller waits for DIS (sync). */
+  readonly waitMs: number;
+  /** Present when the caller sent an Idempotency-Key (validated) and the request's fingerprint. */
+  readonly idempotency?: { readonly key: string; readonly fingerprint: string } | undefined;
+}
+
+export type RecordsResult =
+  /** DIS judged every record (200) or some (207): the answer carries each record's verdict. */
+  | {
+      readonly kind: 'written' | 'partial';
+      readonly answer: StoredAnswer;
+      readonly failedCount: number;
+    }
+  /** Spooled: the answer is the 202 with the receipt. */
+  | { readonly kind: 'accepted'; readonly answer: StoredAnswer }
+  /** An earlier request with this Idempotency-Key and body was answered: the same answer again. */
+  | { readonly kind: 'replayed'; readonly answer: StoredAnswer }
+  | { readonly kind: 'in-progress'; readonly retryAfterS: number }
+  | { readonly kind: 'mismatch' }
+  /** Nothing was written: why, and when to try again. */
+  | {
+      readonly kind: 'unavailable';
+      /** not-sent: the wait ended before sending; dis: DIS failing; suspended: breaker; overloaded: queue full. */
+      readonly reason: 'not-sent' | 'dis' | 'suspended' | 'overloaded';
+      readonly retryAfterMs: number;
+      readonly failedCount?: number;
+      readonly cause?: Error;
+    }
+  /** The records may or may not be in DIS: no answer in time, one that could not be read, or late. */
+  | {
+      readonly kind: 'unknown';
+      readonly reason: 'no-answer' | 'unreadable' | 'late';
+      readonly idempotent: boolean;
+      readonly failedCount?: number;
+    }
+  /** DIS refused the gateway's own request for good; nothing was written. */
+  | { readonly kind: 'upstream-error'; readonly failedCount: number };
+
+/** What a caller is told about one record: DIS's verdict without the gateway's bookkeeping. */
+export type VerdictView =
+  | { readonly status: 'ok'; readonly partitionId: string; readonly sequenceNumber: string }
+  | {
+      readonly status: 'failed';
+      readonly errorCode: string;
+      readonly errorMessage: string;
+      /** The same record may succeed if sent again later. */
+      readonly retryable: boolean;
+      readonly retryAfterMs?: number;
+    };
+
+export interface VerdictsView {
+  /** One per record, in the request's order. */
+  readonly verdicts: readonly VerdictView[];
+  readonly failedCount: number;
+}
+
+/** How the caller's protocol says a verdict or a receipt (what a replay sends again). */
+export interface RecordsRender {
+  readonly verdicts: (
+    stream: string,
+    outcome: VerdictsView,
+    ids: readonly (string | undefined)[],
+  ) => StoredAnswer;
+  readonly accepted: (stream: string, receiptId: string, count: number) => StoredAnswer;
+}
+
+export interface AcceptRecordsDeps {
+  readonly handOff: HandOff;
+  readonly idempotency: IdempotencyStore;
+  readonly render: RecordsRender;
+  /** How long a DIS call in flight at the caller's deadline may still run (a lock outlasts it). */
+  readonly lateAnswerMs: number;
+  readonly background: (task: Promise<void>) => void;
+  readonly events?:
+    | {
+        readonly possibleDuplicates?: ((count: number) => void) | undefined;
+        /** A verdict could not be stored under its Idempotency-Key (after DIS had answered). */
+        readonly verdictNotStored?: ((error: unknown) => void) | undefined;
+      }
+    | undefined;
+}
+
+export type AcceptRecords = (input: AcceptRecordsInput) => Promise<RecordsResult>;
+
+function notSent(outcome: PutRecordsOutcome): boolean {
+  return outcome.verdicts.every((v) => v.status === 'failed' && v.errorCode === 'ERR_DIS_NOT_SENT');
+}
+
+export function createAcceptRecords(deps: AcceptRecordsDeps): AcceptRecords {
+  const events = deps.events ?? {};
+
+  function possibleDuplicates(count: number): void {
+    if (count > 0) events.possibleDuplicates?.(count);
+  }
+
+  /** Best effort: a lock that cannot be released expires by itself. */
+  async function release(handle: IdempotencyHandle): Promise<void> {
+    await deps.idempotency.release(handle).catch(() => undefined);
+  }
+
+  async function retryVerdict(handle: IdempotencyHandle, answer: StoredAnswer): Promise<void> {
+    for (const delayMs of [250, 1000, 3000]) {
+      await sleep(delayMs);
+      try {
+        await deps.idempotency.complete(handle, answer);
+        return;
+      } catch {
+        // Tried again after the next delay; the lock expires after the last.
+      }
+    }
+  }
+
+  /**
+   * Stores the verdict under the key. When that fails after records were written or spooled, the
+   * caller hears so (503: a retry with the key replays the verdict once stored, or may write them
+   * again) and the records count as possible duplicates; a Redis error (not a replica that was too
+   * slow, whose primary already holds the verdict) is retried in the background for a few seconds
+   * so that the retry finds the verdict rather than the lock.
+   */
+  async function storeVerdict(
+    handle: IdempotencyHandle,
+    answer: StoredAnswer,
+    written: number,
+    answering: boolean,
+  ): Promise<void> {
+    try {
+      await deps.idempotency.complete(handle, answer);
+      return;
+    } catch (error) {
+      events.verdictNotStored?.(error);
+      possibleDuplicates(written);
+      const code = error instanceof AppError ? error.code : 'ERR_REDIS_UNAVAILABLE';
+      if (code === 'ERR_REDIS_UNAVAILABLE') deps.background(retryVerdict(handle, answer));
+      if (!answering) return;
+      throw new AppError(
+        code === 'ERR_REDIS_REPLICATION_TIMEOUT' ? code : 'ERR_REDIS_UNAVAILABLE',
+        {
+          detail:
+            answer.status === 202
+              ? 'The records were spooled, but the receipt could not be stored durably for this Idempotency-Key; a retry with the same key replays it once stored, or may spool them again'
+              : 'DIS answered, but its verdict could not be stored durably for this Idempotency-Key; a retry with the same key replays it once stored, or may write the records again',
+          headers: { 'Retry-After': '1' },
+          cause: error,
+        },
+      );
+    }
+  }
+
+  return async function acceptRecords(input) {
+    const { stream, records } = input;
+    const ids = records.map((r) => r.id);
+    // Rendered once per request: the answer stored under the key is the one the caller gets.
+    let rendered: StoredAnswer | undefined;
+    const verdictsAnswer = (outcome: PutRecordsOutcome): StoredAnswer =>
+      (rendered ??= deps.render.verdicts(stream.name, outcome, ids));
+    const acceptedAnswer = (receiptId: string): StoredAnswer =>
+      (rendered ??= deps.render.accepted(stream.name, receiptId, records.length));
+
+    let hold: Hold | undefined;
+    if (input.idempotency !== undefined) {
+      const begun = await deps.idempotency.begin({
+        principal: input.principal,
+        stream: stream.name,
+        key: input.idempotency.key,
+        fingerprint: input.idempotency.fingerprint,
+        // Held until the verdict is stored, also when it comes from a DIS call that outlives
+        // the caller's wait; after that a retry may run again.
+        lockTtlMs: input.waitMs + deps.lateAnswerMs + 10_000,
+      });
+      if (begun.kind === 'replay') return { kind: 'replayed', answer: begun.answer };
+      if (begun.kind === 'in-progress')
+        return { kind: 'in-progress', retryAfterS: begun.retryAfterS };
+      if (begun.kind === 'mismatch') return { kind: 'mismatch' };
+      const { handle } = begun;
+      hold = {
+        // A retry with the same key must run again, not replay a failure, but only when nothing
+        // can have been written: an unknown outcome keeps the key locked until its lock expires.
+        settle: async (ending: Ending, answering: boolean) => {
+          switch (ending.kind) {
+            case 'spooled':
+              await storeVerdict(handle, acceptedAnswer(ending.receiptId), ending.count, answering);
+              return;
+            case 'outcome': {
+              const kind = ending.class.kind;
+              if (kind === 'written' || kind === 'partial') {
+                await storeVerdict(
+                  handle,
+                  verdictsAnswer(ending.outcome),
+                  countPossiblyWritten(ending.outcome),
+                  answering,
+                );
+              } else if (kind !== 'unknown') await release(handle);
+              return;
+            }
+            case 'not-sent':
+              await release(handle);
+              return;
+            case 'maybe-spooled':
+              return;
+          }
+        },
+      };
+    }
+
+    const result = await deps.handOff(
+      {
+        owner: input.principal,
+        stream,
+        records,
+        mode: input.mode,
+        waitMs: input.waitMs,
+      },
+      hold,
+    );
+    return toRecordsResult(result, hold !== undefined, verdictsAnswer, acceptedAnswer);
+  };
+}
+
+function toRecordsResult(
+  result: HandOffResult,
+  idempotent: boolean,
+  verdictsAnswer: (outcome: PutRecordsOutcome) => StoredAnswer,
+  acceptedAnswer: (receiptId: string) => StoredAnswer,
+): RecordsResult {
+  switch (result.kind) {
+    case 'spooled':
+      return { kind: 'accepted', answer: acceptedAnswer(result.receiptId) };
+    case 'refused':
+      return {
+        kind: 'unavailable',
+        reason: result.reason,
+        retryAfterMs: result.retryAfterMs,
+        cause: result.error,
+      };
+    case 'late':
+      return { kind: 'unknown', reason: 'late', idempotent };
+    case 'outcome':
+      break;
+  }
+  const { outcome } = result;
+  const cls = result.class;
+  const failedCount = outcome.failedCount;
+  switch (cls.kind) {
+    case 'written':
+    case 'partial':
+      return { kind: cls.kind, answer: verdictsAnswer(outcome), failedCount };
+    case 'unavailable':
+      return {
+        kind: 'unavailable',
+        reason: notSent(outcome) ? 'not-sent' : 'dis',
+        retryAfterMs: cls.retryAfterMs,
+        failedCount,
+      };
+    case 'unknown':
+      return { kind: 'unknown', reason: cls.reason, idempotent, failedCount };
+    case 'upstream-error':
+      return { kind: 'upstream-error', failedCount };
+  }
+}
