@@ -36,7 +36,6 @@ import { createMemoryRateLimiter } from './ratelimit/memory-limiter.ts';
 import { createRateLimitPolicy } from './ratelimit/policy.ts';
 import { createRedisRateLimiter } from './ratelimit/redis-limiter.ts';
 import type { RateLimiter } from './ratelimit/types.ts';
-import { hostname } from 'node:os';
 import { closeRedis, createRedis, whenReady, type RedisClient } from './redis/connect.ts';
 import { checkRedisPersistence } from './redis/persistence-check.ts';
 import { createReplicaAcks, type ReplicaAcks } from './redis/replication.ts';
@@ -56,6 +55,8 @@ import { createWebhookVerifier } from './webhooks/verifier.ts';
 
 export interface ComposeEdges {
   readonly now: () => number;
+  /** Names this process among the instances (host and pid): the spool forwarder's consumer name. */
+  readonly instanceId: string;
   /** The process's drain state (main.ts); answers close their connection while draining. */
   readonly draining?: () => boolean;
   readonly logger: Logger;
@@ -134,7 +135,7 @@ function composeForwarder(
     acks,
     client,
     streams: [...unique.values()],
-    consumer: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+    consumer: `${edges.instanceId}-${randomBytes(4).toString('hex')}`,
     batchSize: config.spool.batchSize,
     blockMs: config.spool.blockMs,
     claimIdleMs: config.spool.claimIdleMs,

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { runSendWebhookCommand } from './cli/send-webhook-command.ts';
 import { runTokenCommand } from './cli/token-command.ts';
@@ -76,7 +77,7 @@ async function runGateway(): Promise<void> {
   const { config } = loaded;
   const logger = createLogger({
     level: config.log.level,
-    destination: config.production ? undefined : await devPrettyStream(),
+    destination: config.production ? undefined : await devPrettyStream(process.stdout.isTTY),
   });
   for (const warning of loaded.warnings) logger.warn(warning);
   // Written now, not with the next 4 KiB: a signal before the handlers exist would lose them.
@@ -86,6 +87,7 @@ async function runGateway(): Promise<void> {
   const lifecycle: { shutdown?: DrainState } = {};
   const gateway = await composeGateway(config, {
     now: Date.now,
+    instanceId: `${hostname()}-${process.pid}`,
     draining: () => lifecycle.shutdown?.draining() ?? false,
     logger,
   });

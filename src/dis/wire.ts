@@ -146,3 +146,26 @@ export function parsePartitionId(id: string): number | undefined {
   const n = Number(m[1]);
   return Number.isSafeInteger(n) ? n : undefined;
 }
+
+/** Where DIS puts a record; absent fields are not sent. */
+export interface RecordRouting {
+  readonly partitionId?: string | undefined;
+  readonly explicitHashKey?: string | undefined;
+  readonly partitionKey?: string | undefined;
+}
+
+/**
+ * The PutRecords entry for a record, routed by DIS's precedence: partition id > explicit hash key >
+ * partition key; a record with none takes `fallbackKey()`.
+ */
+export function toPutRecordsEntry(
+  data: Buffer,
+  routing: RecordRouting,
+  fallbackKey: () => string,
+): PutRecordsRequestEntry {
+  const entry: PutRecordsRequestEntry = { data: data.toString('base64') };
+  if (routing.partitionId !== undefined) entry.partition_id = routing.partitionId;
+  else if (routing.explicitHashKey !== undefined) entry.explicit_hash_key = routing.explicitHashKey;
+  else entry.partition_key = routing.partitionKey ?? fallbackKey();
+  return entry;
+}

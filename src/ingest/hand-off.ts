@@ -1,7 +1,6 @@
 import type { PutRecordsOutcome } from '../dis/client.ts';
 import { DisCircuitOpenError } from '../dis/errors.ts';
 import { SpoolAppendError, type Spool } from '../spool/spool.ts';
-import { toSpoolRecord } from '../spool/entry.ts';
 import { BatcherOverloadedError } from './batcher.ts';
 import { waitUntil } from './deadline.ts';
 import type { Ingest } from './ingest.ts';
@@ -11,7 +10,7 @@ import {
   countUnknown,
   type OutcomeClass,
 } from './outcome.ts';
-import type { IngestRecord, StreamTarget } from './records.ts';
+import { toSpoolRecord, type IngestRecord, type StreamTarget } from './records.ts';
 
 // Where accepted records go, and what their fate settles: the spool (async: a receipt) or DIS
 // through the sink (sync: verdicts, within the caller's wait). Both entry points (the records API

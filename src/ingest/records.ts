@@ -1,4 +1,5 @@
-import type { PutRecordsRequestEntry } from '../dis/wire.ts';
+import { toPutRecordsEntry, type PutRecordsRequestEntry } from '../dis/wire.ts';
+import type { SpoolRecord } from '../spool/entry.ts';
 
 // What ingest works with, independent of how the records arrived (JSON, NDJSON, webhook, spool).
 
@@ -21,28 +22,21 @@ export interface StreamTarget {
   readonly streamId?: string | undefined;
 }
 
-/** Where DIS puts a record: exactly one of the three, in DIS's precedence. */
-export type Routing =
-  | { readonly partitionId: string }
-  | { readonly explicitHashKey: string }
-  | { readonly partitionKey: string };
-
 /**
- * DIS's precedence is partition id > explicit hash key > partition key; a record with none of them
- * takes the key at the stream's pointer, else a random key so records spread over the partitions.
+ * One DIS entry per record. A record without routing of its own takes the key at the stream's
+ * pointer, else a random key so records spread over the partitions.
  */
-export function toRouting(record: IngestRecord, randomKey: () => string): Routing {
-  if (record.partitionId !== undefined) return { partitionId: record.partitionId };
-  if (record.explicitHashKey !== undefined) return { explicitHashKey: record.explicitHashKey };
-  return { partitionKey: record.partitionKey ?? record.pointerKey ?? randomKey() };
+export function toDisEntry(record: IngestRecord, randomKey: () => string): PutRecordsRequestEntry {
+  return toPutRecordsEntry(record.data, record, () => record.pointerKey ?? randomKey());
 }
 
-/** One DIS entry per record, routed by {@link toRouting}. */
-export function toDisEntry(record: IngestRecord, randomKey: () => string): PutRecordsRequestEntry {
-  const entry: PutRecordsRequestEntry = { data: record.data.toString('base64') };
-  const routing = toRouting(record, randomKey);
-  if ('partitionId' in routing) entry.partition_id = routing.partitionId;
-  else if ('explicitHashKey' in routing) entry.explicit_hash_key = routing.explicitHashKey;
-  else entry.partition_key = routing.partitionKey;
-  return entry;
+/** What the spool stores for a record (the pointer key becomes its partition key). */
+export function toSpoolRecord(record: IngestRecord): SpoolRecord {
+  const partitionKey = record.partitionKey ?? record.pointerKey;
+  return {
+    data: record.data,
+    ...(partitionKey === undefined ? {} : { partitionKey }),
+    ...(record.partitionId === undefined ? {} : { partitionId: record.partitionId }),
+    ...(record.explicitHashKey === undefined ? {} : { explicitHashKey: record.explicitHashKey }),
+  };
 }

@@ -51,12 +51,14 @@ export function createLogger(options: LoggerOptions): Logger {
  * Dev mode's human-readable output: pino-pretty as a synchronous stream, so lines keep their order
  * with the banner. Undefined where it is not installed (a production image has no dev dependencies).
  */
-export async function devPrettyStream(): Promise<pino.DestinationStream | undefined> {
+export async function devPrettyStream(
+  colorize: boolean,
+): Promise<pino.DestinationStream | undefined> {
   try {
     const { default: pretty } = await import('pino-pretty');
     return pretty({
       sync: true,
-      colorize: process.stdout.isTTY,
+      colorize,
       translateTime: 'SYS:HH:MM:ss',
       ignore: 'pid,hostname,service',
     });

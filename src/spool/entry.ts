@@ -1,5 +1,4 @@
-import type { PutRecordsRequestEntry } from '../dis/wire.ts';
-import type { IngestRecord } from '../ingest/records.ts';
+import { toPutRecordsEntry, type PutRecordsRequestEntry } from '../dis/wire.ts';
 
 // One spooled record is one stream entry. Field names are stable: entries outlive deployments.
 
@@ -70,25 +69,9 @@ export function decodeEntry(id: string, fields: readonly Buffer[]): SpoolEntry |
 }
 
 /**
- * DIS's precedence: partition id > explicit hash key > partition key. A record with none is keyed
- * by its entry id: stable across retries (same partition every time) and spread across partitions.
+ * A record with no routing of its own is keyed by its entry id: stable across retries (same
+ * partition every time) and spread across partitions.
  */
 export function toPutEntry(entry: SpoolEntry): PutRecordsRequestEntry {
-  const { record } = entry;
-  const put: PutRecordsRequestEntry = { data: record.data.toString('base64') };
-  if (record.partitionId !== undefined) put.partition_id = record.partitionId;
-  else if (record.explicitHashKey !== undefined) put.explicit_hash_key = record.explicitHashKey;
-  else put.partition_key = record.partitionKey ?? entry.id;
-  return put;
-}
-
-/** What the records route and webhooks hold, as the spool takes it (the pointer key becomes the key). */
-export function toSpoolRecord(record: IngestRecord): SpoolRecord {
-  const partitionKey = record.partitionKey ?? record.pointerKey;
-  return {
-    data: record.data,
-    ...(partitionKey === undefined ? {} : { partitionKey }),
-    ...(record.partitionId === undefined ? {} : { partitionId: record.partitionId }),
-    ...(record.explicitHashKey === undefined ? {} : { explicitHashKey: record.explicitHashKey }),
-  };
+  return toPutRecordsEntry(entry.record.data, entry.record, () => entry.id);
 }

@@ -113,6 +113,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
   if (!loaded.ok) throw new Error(`test config invalid:\n${loaded.problems.join('\n')}`);
   const gateway = await composeGateway(loaded.config, {
     now: Date.now,
+    instanceId: `test-${process.pid}`,
     // Redis outages are part of some tests; their warnings are expected noise.
     logger: options.logger ?? createLogger({ level: 'silent' }),
     ...(options.draining === undefined ? {} : { draining: options.draining }),

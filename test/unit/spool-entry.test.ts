@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { toSpoolRecord } from '../../src/ingest/records.ts';
 import {
   decodeEntry,
   toPutEntry,
   toRecordFields,
-  toSpoolRecord,
   type SpoolRecord,
 } from '../../src/spool/entry.ts';
 
