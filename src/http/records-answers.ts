@@ -69,7 +69,7 @@ export function recordsAnswer(result: RecordsResult): StoredAnswer | AppError {
       return new AppError('ERR_DIS_UNAVAILABLE', {
         detail: UNAVAILABLE_DETAIL[result.reason],
         headers: { 'Retry-After': retryAfterSeconds(result.retryAfterMs) },
-        ...(result.cause === undefined ? {} : { cause: result.cause }),
+        ...('cause' in result ? { cause: result.cause } : {}),
       });
     case 'unknown':
       if (result.reason === 'unreadable') {

@@ -1,5 +1,5 @@
 import { ReplayGuardUnavailable, type ReplayGuard } from '../webhooks/replay-guard.ts';
-import type { Ending, HandOff, Hold } from './hand-off.ts';
+import type { Ending, HandOff, Hold, Refused } from './hand-off.ts';
 import type { IngestRecord, StreamTarget } from './records.ts';
 
 // A verified webhook delivery's use case: accepted once per delivery id. It owns the replay claim
@@ -25,13 +25,7 @@ export type DeliveryResult =
   | { readonly kind: 'guard-unavailable'; readonly cause: Error }
   | { readonly kind: 'accepted'; readonly receiptId: string }
   | { readonly kind: 'written'; readonly partitionId: string; readonly sequenceNumber: string }
-  /** Nothing was sent: DIS calls are suspended or too many records wait for DIS. */
-  | {
-      readonly kind: 'unavailable';
-      readonly reason: 'suspended' | 'overloaded';
-      readonly retryAfterMs: number;
-      readonly cause: Error;
-    }
+  | Refused
   /** DIS did not write it (failing, refused, or the record's own verdict): the sender retries. */
   | { readonly kind: 'not-written' }
   | { readonly kind: 'unknown'; readonly reason: 'no-answer' | 'unreadable' | 'late' };
@@ -118,13 +112,8 @@ export function createAcceptDelivery(deps: AcceptDeliveryDeps): AcceptDelivery {
     switch (result.kind) {
       case 'spooled':
         return { kind: 'accepted', receiptId: result.receiptId };
-      case 'refused':
-        return {
-          kind: 'unavailable',
-          reason: result.reason,
-          retryAfterMs: result.retryAfterMs,
-          cause: result.error,
-        };
+      case 'unavailable':
+        return result;
       case 'late':
         return { kind: 'unknown', reason: 'late' };
       case 'outcome': {

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PutRecordsOutcome } from '../dis/client.ts';
+import type { PutRecordsOutcome, RecordVerdict } from '../dis/client.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { IdempotencyHandle, IdempotencyStore, StoredAnswer } from '../idempotency/types.ts';
-import type { Ending, HandOff, HandOffResult, Hold } from './hand-off.ts';
+import type { Ending, HandOff, HandOffResult, Hold, Refused } from './hand-off.ts';
 import { countPossiblyWritten } from './outcome.ts';
 import type { IngestRecord, StreamTarget } from './records.ts';
 
@@ -36,14 +36,13 @@ export type RecordsResult =
   | { readonly kind: 'replayed'; readonly answer: StoredAnswer }
   | { readonly kind: 'in-progress'; readonly retryAfterS: number }
   | { readonly kind: 'mismatch' }
-  /** Nothing was written: why, and when to try again. */
+  | Refused
+  /** Nothing was written: the wait ended before sending (not-sent), or DIS is failing. */
   | {
       readonly kind: 'unavailable';
-      /** not-sent: the wait ended before sending; dis: DIS failing; suspended: breaker; overloaded: queue full. */
-      readonly reason: 'not-sent' | 'dis' | 'suspended' | 'overloaded';
+      readonly reason: 'not-sent' | 'dis';
       readonly retryAfterMs: number;
-      readonly failedCount?: number;
-      readonly cause?: Error;
+      readonly failedCount: number;
     }
   /** The records may or may not be in DIS: no answer in time, one that could not be read, or late. */
   | {
@@ -55,17 +54,10 @@ export type RecordsResult =
   /** DIS refused the gateway's own request for good; nothing was written. */
   | { readonly kind: 'upstream-error'; readonly failedCount: number };
 
+type WithoutBookkeeping<T> = T extends unknown ? Omit<T, 'origin' | 'possiblyWritten'> : never;
+
 /** What a caller is told about one record: DIS's verdict without the gateway's bookkeeping. */
-export type VerdictView =
-  | { readonly status: 'ok'; readonly partitionId: string; readonly sequenceNumber: string }
-  | {
-      readonly status: 'failed';
-      readonly errorCode: string;
-      readonly errorMessage: string;
-      /** The same record may succeed if sent again later. */
-      readonly retryable: boolean;
-      readonly retryAfterMs?: number;
-    };
+export type VerdictView = WithoutBookkeeping<RecordVerdict>;
 
 export interface VerdictsView {
   /** One per record, in the request's order. */
@@ -244,13 +236,8 @@ function toRecordsResult(
   switch (result.kind) {
     case 'spooled':
       return { kind: 'accepted', answer: acceptedAnswer(result.receiptId) };
-    case 'refused':
-      return {
-        kind: 'unavailable',
-        reason: result.reason,
-        retryAfterMs: result.retryAfterMs,
-        cause: result.error,
-      };
+    case 'unavailable':
+      return result;
     case 'late':
       return { kind: 'unknown', reason: 'late', idempotent };
     case 'outcome':

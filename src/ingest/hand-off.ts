@@ -35,16 +35,18 @@ export interface Hold {
   readonly settle: (ending: Ending, answering: boolean) => Promise<void>;
 }
 
+/** Nothing was sent: DIS calls are suspended (breaker) or too many records wait for DIS. */
+export interface Refused {
+  readonly kind: 'unavailable';
+  readonly reason: 'suspended' | 'overloaded';
+  readonly retryAfterMs: number;
+  readonly cause: Error;
+}
+
 export type HandOffResult =
   | { readonly kind: 'spooled'; readonly receiptId: string }
   | { readonly kind: 'outcome'; readonly outcome: PutRecordsOutcome; readonly class: OutcomeClass }
-  /** Nothing was sent: DIS calls are suspended (breaker) or too many records wait for DIS. */
-  | {
-      readonly kind: 'refused';
-      readonly reason: 'suspended' | 'overloaded';
-      readonly retryAfterMs: number;
-      readonly error: Error;
-    }
+  | Refused
   /** The wait ended before DIS answered; the call goes on and its outcome settles the hold. */
   | { readonly kind: 'late' };
 
@@ -88,11 +90,21 @@ export interface HandOffDeps {
 export type HandOff = (request: HandOffRequest, hold: Hold | undefined) => Promise<HandOffResult>;
 
 /** Refusals of the sink that mean nothing was sent; undefined for anything else. */
-function refusal(error: unknown): Extract<HandOffResult, { kind: 'refused' }> | undefined {
+function refusal(error: unknown): Refused | undefined {
   if (error instanceof DisCircuitOpenError)
-    return { kind: 'refused', reason: 'suspended', retryAfterMs: error.retryAfterMs, error };
+    return {
+      kind: 'unavailable',
+      reason: 'suspended',
+      retryAfterMs: error.retryAfterMs,
+      cause: error,
+    };
   if (error instanceof BatcherOverloadedError)
-    return { kind: 'refused', reason: 'overloaded', retryAfterMs: error.retryAfterMs, error };
+    return {
+      kind: 'unavailable',
+      reason: 'overloaded',
+      retryAfterMs: error.retryAfterMs,
+      cause: error,
+    };
   return undefined;
 }
 
