@@ -1,45 +1,28 @@
 import { setTimeout as sleepTimer } from 'node:timers/promises';
-import type { Dispatcher } from 'undici';
-import { createCircuitBreaker, type BreakerState } from './breaker.ts';
-import { percentEncode } from './canonical.ts';
+import type { BreakerState } from './breaker.ts';
 import { toChunks } from './chunk.ts';
+import {
+  createDisConnection,
+  type DisConnectionOptions,
+  type DisRequestEvents,
+} from './connection.ts';
 import { DisError, DisHttpError, errorCodeOf } from './errors.ts';
+import { parsePutRecordsResult } from './responses.ts';
 import {
   DEFAULT_BACKOFF,
   backoffDelay,
-  isAuthFailure,
   isRetryableRecordCode,
   isRetryableRequestError,
   type BackoffPolicy,
+  type DisRetryEvent,
 } from './retry.ts';
-import {
-  parseDescribeStream,
-  parseGetCursor,
-  parseGetRecords,
-  parseListStreams,
-  parsePutRecordsResult,
-} from './responses.ts';
-import { signRequest, type AkSkCredentials } from './signer.ts';
-import type { TokenProvider } from './token-provider.ts';
-import {
-  createTransport,
-  DEFAULT_TIMEOUTS,
-  type TransportResponse,
-  type TransportTimeouts,
-} from './transport.ts';
-import {
-  MAX_REQUEST_DATA_BYTES,
-  type CreateStreamRequest,
-  type CursorType,
-  type DescribeStreamResult,
-  type GetRecordsResult,
-  type ListStreamsResult,
-  type PutRecordsRequestEntry,
-} from './wire.ts';
+import { MAX_REQUEST_DATA_BYTES, type PutRecordsRequestEntry } from './wire.ts';
 
-export type DisAuth =
-  | { readonly type: 'aksk'; readonly credentials: AkSkCredentials }
-  | { readonly type: 'token'; readonly tokens: TokenProvider };
+// PutRecords: a call split into chunks, each sent and resent until it has a verdict per record.
+// Stream management lives in management.ts.
+
+// Kept importable from here: the gateway's other layers name it as the client's type.
+export type { DisAuth } from './connection.ts';
 
 export interface PutRecordsLimits {
   readonly maxRecordsPerRequest: number;
@@ -56,34 +39,16 @@ export const DEFAULT_LIMITS: PutRecordsLimits = {
 };
 
 /** Hooks for metrics and logs; the client itself keeps no counters. */
-export interface DisClientEvents {
-  readonly request?: (event: {
-    readonly operation: string;
-    readonly status: number | 'error';
-    readonly errorCode?: string | undefined;
-    readonly durationMs: number;
-  }) => void;
-  readonly retry?: (event: {
-    readonly operation: string;
-    readonly kind: 'request' | 'records';
-    readonly records: number;
-  }) => void;
+export interface DisClientEvents extends DisRequestEvents {
+  readonly retry?: (event: DisRetryEvent) => void;
   /** Records resent after a request whose answer was lost: DIS may now hold them twice. */
   readonly possibleDuplicates?: (event: { readonly records: number }) => void;
-  readonly breakerState?: (state: BreakerState) => void;
 }
 
-export interface DisClientOptions {
-  /** e.g. `https://dis.cn-north-4.myhuaweicloud.com` */
-  readonly endpoint: string;
-  readonly projectId: string;
-  readonly auth: DisAuth;
-  readonly now?: (() => number) | undefined;
+export interface DisClientOptions extends DisConnectionOptions {
   readonly random?: (() => number) | undefined;
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
-  readonly dispatcher?: Dispatcher | undefined;
   readonly limits?: Partial<PutRecordsLimits> | undefined;
-  readonly timeouts?: Partial<TransportTimeouts> | undefined;
   readonly backoff?: Partial<BackoffPolicy> | undefined;
   /**
    * Attempts in a row that make no progress before giving up (default 10); the deadline usually ends
@@ -92,8 +57,6 @@ export interface DisClientOptions {
   readonly maxAttempts?: number | undefined;
   /** Do not start an attempt with less time than this left before the deadline (default 50 ms). */
   readonly minAttemptMs?: number | undefined;
-  readonly breaker?:
-    { readonly failureThreshold?: number; readonly coolDownMs?: number } | undefined;
   readonly events?: DisClientEvents | undefined;
 }
 
@@ -137,53 +100,11 @@ export interface PutRecordsOutcome {
   readonly possibleDuplicates: number;
 }
 
-export interface CallOptions {
-  readonly deadline?: number | undefined;
-}
-
-export interface GetCursorInput {
-  readonly streamName: string;
-  readonly partitionId: string;
-  readonly cursorType: CursorType;
-  readonly startingSequenceNumber?: string | undefined;
-  readonly timestamp?: number | undefined;
-}
-
 export interface DisClient {
   readonly putRecords: (input: PutRecordsInput) => Promise<PutRecordsOutcome>;
-  readonly createStream: (request: CreateStreamRequest, options?: CallOptions) => Promise<void>;
-  readonly describeStream: (
-    streamName: string,
-    query?: { readonly startPartitionId?: string; readonly limitPartitions?: number },
-    options?: CallOptions,
-  ) => Promise<DescribeStreamResult>;
-  readonly listStreams: (
-    query?: { readonly limit?: number; readonly startStreamName?: string },
-    options?: CallOptions,
-  ) => Promise<ListStreamsResult>;
-  readonly deleteStream: (streamName: string, options?: CallOptions) => Promise<void>;
-  readonly getCursor: (input: GetCursorInput, options?: CallOptions) => Promise<string>;
-  readonly getRecords: (
-    cursor: string,
-    query?: { readonly maxFetchBytes?: number },
-    options?: CallOptions,
-  ) => Promise<GetRecordsResult>;
   readonly breakerState: () => BreakerState;
   readonly close: () => Promise<void>;
 }
-
-type Method = 'GET' | 'POST' | 'DELETE';
-
-interface Exchange {
-  readonly operation: string;
-  readonly method: Method;
-  readonly path: string;
-  readonly query?: readonly (readonly [string, string | number | undefined])[];
-  readonly body?: string;
-  readonly deadline: number;
-}
-
-const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
 /** Failures the client does not retry itself but after which the caller may send the records again. */
 const RETRYABLE_LATER = new Set<string>([
@@ -191,14 +112,6 @@ const RETRYABLE_LATER = new Set<string>([
   'ERR_DIS_BAD_RESPONSE',
   'ERR_DIS_IAM',
 ]);
-
-function toQueryString(pairs: Exchange['query']): string {
-  const parts: string[] = [];
-  for (const [key, value] of pairs ?? []) {
-    if (value !== undefined) parts.push(`${percentEncode(key)}=${percentEncode(String(value))}`);
-  }
-  return parts.length === 0 ? '' : `?${parts.join('&')}`;
-}
 
 function failed(
   origin: 'record' | 'request',
@@ -223,8 +136,6 @@ function verdictFromError(
 }
 
 export function createDisClient(options: DisClientOptions): DisClient {
-  const endpoint = new URL(options.endpoint);
-  const basePath = endpoint.pathname.replace(/\/+$/, '');
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? ((ms: number) => sleepTimer(ms));
@@ -238,129 +149,13 @@ export function createDisClient(options: DisClientOptions): DisClient {
   const maxAttempts = options.maxAttempts ?? 10;
   const minAttemptMs = options.minAttemptMs ?? 50;
   const events = options.events ?? {};
-  const transport = createTransport({
-    origin: endpoint.origin,
-    timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
-    dispatcher: options.dispatcher,
-    now,
-  });
-  const breaker = createCircuitBreaker({
-    failureThreshold: options.breaker?.failureThreshold ?? 3,
-    coolDownMs: options.breaker?.coolDownMs ?? 60_000,
-    now,
-    onStateChange: events.breakerState,
-  });
-  const projectPath = `${basePath}/v2/${percentEncode(options.projectId)}`;
-
-  const authorize = async (
-    method: Method,
-    url: URL,
-    body: string,
-  ): Promise<{ headers: Record<string, string>; token?: string }> => {
-    const headers = { 'Content-Type': 'application/json', 'X-Project-Id': options.projectId };
-    if (options.auth.type === 'aksk') {
-      const signed = signRequest({
-        method,
-        url,
-        headers,
-        body,
-        credentials: options.auth.credentials,
-        date: new Date(now()),
-      });
-      return { headers: signed.headers };
-    }
-    const token = await options.auth.tokens.getToken();
-    return { headers: { ...headers, 'X-Auth-Token': token }, token };
-  };
-
-  /** One HTTP exchange, freshly signed, through the breaker; a stale IAM token is renewed once. */
-  const exchange = async (request: Exchange): Promise<TransportResponse> => {
-    const path = `${request.path}${toQueryString(request.query)}`;
-    const url = new URL(path, endpoint.origin);
-    const body = request.body ?? '';
-    for (let tokenRenewed = false; ; tokenRenewed = true) {
-      breaker.acquire();
-      const started = now();
-      let auth: Awaited<ReturnType<typeof authorize>>;
-      try {
-        auth = await authorize(request.method, url, body);
-      } catch (error) {
-        breaker.recordNeutral();
-        throw error;
-      }
-      try {
-        const response = await transport.send({
-          method: request.method,
-          path,
-          headers: auth.headers,
-          body: request.body,
-        });
-        breaker.recordSuccess();
-        events.request?.({
-          operation: request.operation,
-          status: response.status,
-          durationMs: now() - started,
-        });
-        return response;
-      } catch (error) {
-        if (!(error instanceof DisError)) {
-          breaker.recordNeutral();
-          throw error;
-        }
-        events.request?.({
-          operation: request.operation,
-          status: error instanceof DisHttpError ? error.status : 'error',
-          errorCode: errorCodeOf(error),
-          durationMs: now() - started,
-        });
-        if (isAuthFailure(error)) {
-          if (
-            options.auth.type === 'token' &&
-            auth.token !== undefined &&
-            error instanceof DisHttpError &&
-            error.status === 401 &&
-            !tokenRenewed
-          ) {
-            // Most likely the token expired or was revoked: one fresh token, one more try.
-            options.auth.tokens.invalidate(auth.token);
-            breaker.recordNeutral();
-            continue;
-          }
-          breaker.recordAuthFailure();
-        } else if (error instanceof DisHttpError && error.status < 500) {
-          breaker.recordSuccess(); // DIS itself answered: the credentials were accepted.
-        } else {
-          breaker.recordNeutral();
-        }
-        throw error;
-      }
-    }
-  };
+  const connection = createDisConnection(options);
 
   const timeLeftFor = (deadline: number, delay: number): boolean =>
     now() + delay + minAttemptMs <= deadline;
 
-  /** Request-level retries for management operations. */
-  const call = async (request: Exchange): Promise<TransportResponse> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await exchange(request);
-      } catch (error) {
-        if (!(error instanceof DisError) || !isRetryableRequestError(error)) throw error;
-        const retryAfter = error instanceof DisHttpError ? (error.retryAfterMs ?? 0) : 0;
-        const delay = Math.max(backoffDelay(backoff, attempt, random), retryAfter);
-        if (attempt + 1 >= maxAttempts || !timeLeftFor(request.deadline, delay)) throw error;
-        events.retry?.({ operation: request.operation, kind: 'request', records: 0 });
-        await sleep(delay);
-      }
-    }
-  };
-
-  const deadlineOf = (callOptions?: CallOptions): number =>
-    callOptions?.deadline ?? now() + DEFAULT_CALL_TIMEOUT_MS;
-
   const putRecords = async (input: PutRecordsInput): Promise<PutRecordsOutcome> => {
-    breaker.check();
+    connection.checkBreaker();
     const verdicts = new Array<RecordVerdict | undefined>(input.records.length);
     let requests = 0;
     let possibleDuplicates = 0;
@@ -400,16 +195,15 @@ export function createDisClient(options: DisClientOptions): DisClient {
         requests += 1;
         let progress = false;
         try {
-          const response = await exchange({
+          const response = await connection.exchange({
             operation: 'PutRecords',
             method: 'POST',
-            path: `${projectPath}/records`,
+            path: '/records',
             body: JSON.stringify({
               stream_name: input.streamName,
               ...(input.streamId === undefined ? {} : { stream_id: input.streamId }),
               records: pending.map((i) => input.records[i]),
             }),
-            deadline: input.deadline,
           });
           const result = parsePutRecordsResult(response.text, pending.length);
           const retry: number[] = [];
@@ -520,79 +314,7 @@ export function createDisClient(options: DisClientOptions): DisClient {
 
   return {
     putRecords,
-    createStream: async (request, callOptions) => {
-      await call({
-        operation: 'CreateStream',
-        method: 'POST',
-        path: `${projectPath}/streams`,
-        body: JSON.stringify(request),
-        deadline: deadlineOf(callOptions),
-      });
-    },
-    describeStream: async (streamName, query, callOptions) => {
-      const response = await call({
-        operation: 'DescribeStream',
-        method: 'GET',
-        path: `${projectPath}/streams/${percentEncode(streamName)}`,
-        query: [
-          ['start_partitionId', query?.startPartitionId],
-          ['limit_partitions', query?.limitPartitions],
-        ],
-        deadline: deadlineOf(callOptions),
-      });
-      return parseDescribeStream(response.text);
-    },
-    listStreams: async (query, callOptions) => {
-      const response = await call({
-        operation: 'ListStreams',
-        method: 'GET',
-        path: `${projectPath}/streams`,
-        query: [
-          ['limit', query?.limit],
-          ['start_stream_name', query?.startStreamName],
-        ],
-        deadline: deadlineOf(callOptions),
-      });
-      return parseListStreams(response.text);
-    },
-    deleteStream: async (streamName, callOptions) => {
-      await call({
-        operation: 'DeleteStream',
-        method: 'DELETE',
-        path: `${projectPath}/streams/${percentEncode(streamName)}`,
-        deadline: deadlineOf(callOptions),
-      });
-    },
-    getCursor: async (input, callOptions) => {
-      const response = await call({
-        operation: 'GetCursor',
-        method: 'GET',
-        path: `${projectPath}/cursors`,
-        query: [
-          ['stream-name', input.streamName],
-          ['partition-id', input.partitionId],
-          ['cursor-type', input.cursorType],
-          ['starting-sequence-number', input.startingSequenceNumber],
-          ['timestamp', input.timestamp],
-        ],
-        deadline: deadlineOf(callOptions),
-      });
-      return parseGetCursor(response.text);
-    },
-    getRecords: async (cursor, query, callOptions) => {
-      const response = await call({
-        operation: 'GetRecords',
-        method: 'GET',
-        path: `${projectPath}/records`,
-        query: [
-          ['partition-cursor', cursor],
-          ['max_fetch_bytes', query?.maxFetchBytes],
-        ],
-        deadline: deadlineOf(callOptions),
-      });
-      return parseGetRecords(response.text);
-    },
-    breakerState: () => breaker.state(),
-    close: () => transport.close(),
+    breakerState: () => connection.breakerState(),
+    close: () => connection.close(),
   };
 }

@@ -15,6 +15,13 @@ export const DEFAULT_BACKOFF: BackoffPolicy = {
   maxDelayMs: 2000,
 };
 
+/** Reported for every attempt that leaves something to retry. */
+export interface DisRetryEvent {
+  readonly operation: string;
+  readonly kind: 'request' | 'records';
+  readonly records: number;
+}
+
 /**
  * "Full jitter": a uniform draw from [0, min(cap, initial × multiplier^attempt)], so that callers
  * throttled together do not come back together. `attempt` counts from 0.
