@@ -16,13 +16,15 @@ import {
   type BackoffPolicy,
   type DisRetryEvent,
 } from './retry.ts';
+import type { RecordVerdict } from './verdicts.ts';
 import { MAX_REQUEST_DATA_BYTES, type PutRecordsRequestEntry } from './wire.ts';
 
 // PutRecords: a call split into chunks, each sent and resent until it has a verdict per record.
 // Stream management lives in management.ts.
 
-// Kept importable from here: the gateway's other layers name it as the client's type.
+// Kept importable from here: the gateway's other layers name them as the client's types.
 export type { DisAuth } from './connection.ts';
+export type { RecordVerdict } from './verdicts.ts';
 
 export interface PutRecordsLimits {
   readonly maxRecordsPerRequest: number;
@@ -59,24 +61,6 @@ export interface DisClientOptions extends DisConnectionOptions {
   readonly minAttemptMs?: number | undefined;
   readonly events?: DisClientEvents | undefined;
 }
-
-export type RecordVerdict =
-  | { readonly status: 'ok'; readonly partitionId: string; readonly sequenceNumber: string }
-  | {
-      readonly status: 'failed';
-      readonly errorCode: string;
-      readonly errorMessage: string;
-      /** The same record may succeed if sent again later. */
-      readonly retryable: boolean;
-      readonly retryAfterMs?: number;
-      /** Whether DIS judged this record (`record`) or the whole request failed (`request`). */
-      readonly origin: 'record' | 'request';
-      /**
-       * An earlier attempt with this record got no answer (timeout, lost connection) and may have
-       * been applied: DIS may hold the record although this verdict says failed.
-       */
-      readonly possiblyWritten?: true;
-    };
 
 export interface PutRecordsInput {
   readonly streamName: string;
