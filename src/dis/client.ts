@@ -3,24 +3,24 @@ import type { BreakerState } from './breaker.ts';
 import { toChunks } from './chunk.ts';
 import {
   createDisConnection,
+  type DisConnection,
   type DisConnectionOptions,
   type DisRequestEvents,
 } from './connection.ts';
-import { DisError, DisHttpError, errorCodeOf } from './errors.ts';
+import { DisError, toRequestFailure } from './errors.ts';
 import { parsePutRecordsResult } from './responses.ts';
+import { DEFAULT_BACKOFF, type BackoffPolicy, type DisRetryEvent } from './retry.ts';
 import {
-  DEFAULT_BACKOFF,
-  backoffDelay,
-  isRetryableRecordCode,
-  isRetryableRequestError,
-  type BackoffPolicy,
-  type DisRetryEvent,
-} from './retry.ts';
-import type { RecordVerdict } from './verdicts.ts';
+  decideNextStep,
+  startSending,
+  type AttemptResult,
+  type RetryPolicy,
+} from './retry-decision.ts';
+import { MISSING_VERDICT, type RecordVerdict } from './verdicts.ts';
 import { MAX_REQUEST_DATA_BYTES, type PutRecordsRequestEntry } from './wire.ts';
 
-// PutRecords: a call split into chunks, each sent and resent until it has a verdict per record.
-// Stream management lives in management.ts.
+// PutRecords: a call split into chunks, each sent, judged by the retry decision and resent until it
+// has a verdict per record. Stream management lives in management.ts.
 
 // Kept importable from here: the gateway's other layers name them as the client's types.
 export type { DisAuth } from './connection.ts';
@@ -90,38 +90,48 @@ export interface DisClient {
   readonly close: () => Promise<void>;
 }
 
-/** Failures the client does not retry itself but after which the caller may send the records again. */
-const RETRYABLE_LATER = new Set<string>([
-  'ERR_DIS_CIRCUIT_OPEN',
-  'ERR_DIS_BAD_RESPONSE',
-  'ERR_DIS_IAM',
-]);
-
-function failed(
-  origin: 'record' | 'request',
-  errorCode: string,
-  errorMessage: string,
-  retryable: boolean,
-  retryAfterMs?: number,
-): RecordVerdict {
-  return retryAfterMs === undefined
-    ? { status: 'failed', errorCode, errorMessage, retryable, origin }
-    : { status: 'failed', errorCode, errorMessage, retryable, retryAfterMs, origin };
+/** One PutRecords request with the given records; every DisError becomes a result. */
+async function sendAttempt(
+  connection: DisConnection,
+  input: PutRecordsInput,
+  indices: readonly number[],
+): Promise<AttemptResult> {
+  try {
+    const response = await connection.exchange({
+      operation: 'PutRecords',
+      method: 'POST',
+      path: '/records',
+      body: JSON.stringify({
+        stream_name: input.streamName,
+        ...(input.streamId === undefined ? {} : { stream_id: input.streamId }),
+        records: indices.map((i) => input.records[i]),
+      }),
+    });
+    return {
+      kind: 'answered',
+      records: parsePutRecordsResult(response.text, indices.length).records,
+    };
+  } catch (error) {
+    if (!(error instanceof DisError)) throw error;
+    return { kind: 'failed', failure: toRequestFailure(error) };
+  }
 }
 
-function verdictFromError(
-  error: DisError,
-  retryable: boolean,
-  retryAfterMs?: number,
-): RecordVerdict {
-  const message =
-    error instanceof DisHttpError ? (error.disMessage ?? error.message) : error.message;
-  return failed('request', errorCodeOf(error), message, retryable, retryAfterMs);
+/** Runs `task` over `items` with at most `concurrency` in flight, taking them in order. */
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let item = items[next++]; item !== undefined; item = items[next++]) await task(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 export function createDisClient(options: DisClientOptions): DisClient {
   const now = options.now ?? Date.now;
-  const random = options.random ?? Math.random;
   const sleep = options.sleep ?? ((ms: number) => sleepTimer(ms));
   const limits: PutRecordsLimits = { ...DEFAULT_LIMITS, ...options.limits };
   if (limits.maxBytesPerRequest > MAX_REQUEST_DATA_BYTES) {
@@ -129,14 +139,14 @@ export function createDisClient(options: DisClientOptions): DisClient {
       `maxBytesPerRequest may not exceed ${MAX_REQUEST_DATA_BYTES} (DIS's limit)`,
     );
   }
-  const backoff: BackoffPolicy = { ...DEFAULT_BACKOFF, ...options.backoff };
-  const maxAttempts = options.maxAttempts ?? 10;
-  const minAttemptMs = options.minAttemptMs ?? 50;
+  const policy: RetryPolicy = {
+    backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+    maxAttempts: options.maxAttempts ?? 10,
+    minAttemptMs: options.minAttemptMs ?? 50,
+    random: options.random ?? Math.random,
+  };
   const events = options.events ?? {};
   const connection = createDisConnection(options);
-
-  const timeLeftFor = (deadline: number, delay: number): boolean =>
-    now() + delay + minAttemptMs <= deadline;
 
   const putRecords = async (input: PutRecordsInput): Promise<PutRecordsOutcome> => {
     connection.checkBreaker();
@@ -144,150 +154,35 @@ export function createDisClient(options: DisClientOptions): DisClient {
     let requests = 0;
     let possibleDuplicates = 0;
 
-    /** Resolves whether an attempt of the chunk may have been applied without an answer. */
-    const sendChunk = async (indices: readonly number[]): Promise<boolean> => {
-      let pending = indices;
-      let possiblyApplied = false;
-      let backoffAttempt = 0;
-      let attemptsWithoutProgress = 0;
-      let lastFailure: DisError | undefined;
-      let lastRecordFailure: { code: string; message: string } | undefined;
-      let resendIsDuplicateRisk = false;
+    const countPossibleDuplicates = (records: number): void => {
+      if (records === 0) return;
+      possibleDuplicates += records;
+      events.possibleDuplicates?.({ records });
+    };
 
-      // A chunk whose turn comes after the deadline is not sent at all (the caller has its answer
-      // by then; a request sent now would outlive it by up to the request timeout). The first wave
-      // of a call always goes, however short its deadline.
-      if (now() >= input.deadline) {
-        for (const index of pending) {
-          verdicts[index] = failed(
-            'request',
-            'ERR_DIS_NOT_SENT',
-            'not sent: the deadline passed before this chunk’s turn',
-            true,
-            backoff.initialDelayMs,
-          );
-        }
-        return false;
-      }
-
-      for (;;) {
-        if (resendIsDuplicateRisk) {
-          possibleDuplicates += pending.length;
-          events.possibleDuplicates?.({ records: pending.length });
-          resendIsDuplicateRisk = false;
-        }
+    const sendChunk = async (indices: readonly number[]): Promise<void> => {
+      let step = startSending(indices, input.deadline, now(), policy);
+      while (step.action === 'send') {
+        countPossibleDuplicates(step.possibleDuplicates);
         requests += 1;
-        let progress = false;
-        try {
-          const response = await connection.exchange({
-            operation: 'PutRecords',
-            method: 'POST',
-            path: '/records',
-            body: JSON.stringify({
-              stream_name: input.streamName,
-              ...(input.streamId === undefined ? {} : { stream_id: input.streamId }),
-              records: pending.map((i) => input.records[i]),
-            }),
-          });
-          const result = parsePutRecordsResult(response.text, pending.length);
-          const retry: number[] = [];
-          result.records.forEach((entry, k) => {
-            const index = pending[k];
-            if (index === undefined) return;
-            if (entry.error_code === undefined || entry.error_code === '') {
-              verdicts[index] = {
-                status: 'ok',
-                partitionId: entry.partition_id ?? '',
-                sequenceNumber: entry.sequence_number ?? '',
-              };
-            } else if (isRetryableRecordCode(entry.error_code)) {
-              retry.push(index);
-              lastRecordFailure = { code: entry.error_code, message: entry.error_message ?? '' };
-            } else {
-              verdicts[index] = failed(
-                'record',
-                entry.error_code,
-                entry.error_message ?? '',
-                false,
-              );
-            }
-          });
-          progress = retry.length < pending.length;
-          pending = retry;
-          lastFailure = undefined;
-          if (pending.length === 0) return possiblyApplied;
-          events.retry?.({ operation: 'PutRecords', kind: 'records', records: pending.length });
-        } catch (error) {
-          if (!(error instanceof DisError)) throw error;
-          if (!isRetryableRequestError(error)) {
-            // An open circuit, an IAM failure or an unreadable answer says nothing against the
-            // records themselves: the caller may send them again (an unreadable 200 may have
-            // written them).
-            const retryable = RETRYABLE_LATER.has(error.code);
-            const after = error instanceof DisHttpError ? error.retryAfterMs : undefined;
-            for (const index of pending) {
-              verdicts[index] = verdictFromError(error, retryable, retryable ? after : undefined);
-            }
-            return possiblyApplied;
-          }
-          lastFailure = error;
-          resendIsDuplicateRisk = error.possiblyProcessed;
-          if (error.possiblyProcessed) possiblyApplied = true;
-          events.retry?.({ operation: 'PutRecords', kind: 'request', records: pending.length });
+        const result = await sendAttempt(connection, input, step.state.pending);
+        step = decideNextStep(step.state, result, now(), policy);
+        if (step.leftToRetry !== undefined) {
+          events.retry?.({ operation: 'PutRecords', ...step.leftToRetry });
         }
-        // Progress (some records went through) holds the backoff where it is and does not use up
-        // attempts: under throttling the deadline, not a count, decides when to stop.
-        if (!progress) backoffAttempt += 1;
-        attemptsWithoutProgress = progress ? 0 : attemptsWithoutProgress + 1;
-        const retryAfter =
-          lastFailure instanceof DisHttpError ? (lastFailure.retryAfterMs ?? 0) : 0;
-        const delay = Math.max(backoffDelay(backoff, backoffAttempt, random), retryAfter);
-        if (attemptsWithoutProgress >= maxAttempts || !timeLeftFor(input.deadline, delay)) {
-          const retryAfterMs = Math.max(delay, backoff.initialDelayMs);
-          for (const index of pending) {
-            verdicts[index] =
-              lastFailure !== undefined
-                ? verdictFromError(lastFailure, true, retryAfterMs)
-                : failed(
-                    'record',
-                    lastRecordFailure?.code ?? 'DIS.4303',
-                    lastRecordFailure?.message ?? '',
-                    true,
-                    retryAfterMs,
-                  );
-          }
-          return possiblyApplied;
-        }
-        await sleep(delay);
+        if (step.action === 'send') await sleep(step.delayMs);
       }
+      for (const [index, verdict] of step.verdicts) verdicts[index] = verdict;
     };
 
     const chunks = toChunks(input.records, {
       maxRecords: limits.maxRecordsPerRequest,
       maxBytes: limits.maxBytesPerRequest,
     });
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      for (let chunk = chunks[next++]; chunk !== undefined; chunk = chunks[next++]) {
-        // Whatever the last attempt said, a chunk that once went unanswered may be in DIS.
-        if (await sendChunk(chunk)) {
-          for (const index of chunk) {
-            const verdict = verdicts[index];
-            if (verdict?.status === 'failed')
-              verdicts[index] = { ...verdict, possiblyWritten: true };
-          }
-        }
-      }
-    };
-    await Promise.all(
-      Array.from({ length: Math.min(limits.maxConcurrentRequests, chunks.length) }, worker),
-    );
+    await forEachConcurrently(chunks, limits.maxConcurrentRequests, sendChunk);
 
-    const complete = verdicts.map(
-      (verdict) =>
-        verdict ??
-        failed('request', 'ERR_DIS_BAD_RESPONSE', 'no verdict was produced for this record', true),
-    );
+    // Array.from visits holes too, which map would skip.
+    const complete = Array.from(verdicts, (verdict) => verdict ?? MISSING_VERDICT);
     return {
       verdicts: complete,
       failedCount: complete.filter((v) => v.status === 'failed').length,
