@@ -1,45 +1,30 @@
 import { setTimeout as sleepTimer } from 'node:timers/promises';
-import type { Dispatcher } from 'undici';
-import { createCircuitBreaker, type BreakerState } from './breaker.ts';
-import { percentEncode } from './canonical.ts';
+import type { BreakerState } from './breaker.ts';
 import { toChunks } from './chunk.ts';
-import { DisError, DisHttpError, errorCodeOf } from './errors.ts';
 import {
-  DEFAULT_BACKOFF,
-  backoffDelay,
-  isAuthFailure,
-  isRetryableRecordCode,
-  isRetryableRequestError,
-  type BackoffPolicy,
-} from './retry.ts';
+  createDisConnection,
+  type DisConnection,
+  type DisConnectionOptions,
+  type DisRequestEvents,
+} from './connection.ts';
+import { DisError, toRequestFailure } from './errors.ts';
+import { parsePutRecordsResult } from './responses.ts';
+import { DEFAULT_BACKOFF, type BackoffPolicy, type DisRetryEvent } from './retry.ts';
 import {
-  parseDescribeStream,
-  parseGetCursor,
-  parseGetRecords,
-  parseListStreams,
-  parsePutRecordsResult,
-} from './responses.ts';
-import { signRequest, type AkSkCredentials } from './signer.ts';
-import type { TokenProvider } from './token-provider.ts';
-import {
-  createTransport,
-  DEFAULT_TIMEOUTS,
-  type TransportResponse,
-  type TransportTimeouts,
-} from './transport.ts';
-import {
-  MAX_REQUEST_DATA_BYTES,
-  type CreateStreamRequest,
-  type CursorType,
-  type DescribeStreamResult,
-  type GetRecordsResult,
-  type ListStreamsResult,
-  type PutRecordsRequestEntry,
-} from './wire.ts';
+  decideNextStep,
+  startSending,
+  type AttemptResult,
+  type RetryPolicy,
+} from './retry-decision.ts';
+import { MISSING_VERDICT, type RecordVerdict } from './verdicts.ts';
+import { MAX_REQUEST_DATA_BYTES, type PutRecordsRequestEntry } from './wire.ts';
 
-export type DisAuth =
-  | { readonly type: 'aksk'; readonly credentials: AkSkCredentials }
-  | { readonly type: 'token'; readonly tokens: TokenProvider };
+// PutRecords: a call split into chunks, each sent, judged by the retry decision and resent until it
+// has a verdict per record. Stream management lives in management.ts.
+
+// Kept importable from here: the gateway's other layers name them as the client's types.
+export type { DisAuth } from './connection.ts';
+export type { RecordVerdict } from './verdicts.ts';
 
 export interface PutRecordsLimits {
   readonly maxRecordsPerRequest: number;
@@ -56,34 +41,16 @@ export const DEFAULT_LIMITS: PutRecordsLimits = {
 };
 
 /** Hooks for metrics and logs; the client itself keeps no counters. */
-export interface DisClientEvents {
-  readonly request?: (event: {
-    readonly operation: string;
-    readonly status: number | 'error';
-    readonly errorCode?: string | undefined;
-    readonly durationMs: number;
-  }) => void;
-  readonly retry?: (event: {
-    readonly operation: string;
-    readonly kind: 'request' | 'records';
-    readonly records: number;
-  }) => void;
+export interface DisClientEvents extends DisRequestEvents {
+  readonly retry?: (event: DisRetryEvent) => void;
   /** Records resent after a request whose answer was lost: DIS may now hold them twice. */
   readonly possibleDuplicates?: (event: { readonly records: number }) => void;
-  readonly breakerState?: (state: BreakerState) => void;
 }
 
-export interface DisClientOptions {
-  /** e.g. `https://dis.cn-north-4.myhuaweicloud.com` */
-  readonly endpoint: string;
-  readonly projectId: string;
-  readonly auth: DisAuth;
-  readonly now?: (() => number) | undefined;
+export interface DisClientOptions extends DisConnectionOptions {
   readonly random?: (() => number) | undefined;
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
-  readonly dispatcher?: Dispatcher | undefined;
   readonly limits?: Partial<PutRecordsLimits> | undefined;
-  readonly timeouts?: Partial<TransportTimeouts> | undefined;
   readonly backoff?: Partial<BackoffPolicy> | undefined;
   /**
    * Attempts in a row that make no progress before giving up (default 10); the deadline usually ends
@@ -92,28 +59,8 @@ export interface DisClientOptions {
   readonly maxAttempts?: number | undefined;
   /** Do not start an attempt with less time than this left before the deadline (default 50 ms). */
   readonly minAttemptMs?: number | undefined;
-  readonly breaker?:
-    { readonly failureThreshold?: number; readonly coolDownMs?: number } | undefined;
   readonly events?: DisClientEvents | undefined;
 }
-
-export type RecordVerdict =
-  | { readonly status: 'ok'; readonly partitionId: string; readonly sequenceNumber: string }
-  | {
-      readonly status: 'failed';
-      readonly errorCode: string;
-      readonly errorMessage: string;
-      /** The same record may succeed if sent again later. */
-      readonly retryable: boolean;
-      readonly retryAfterMs?: number;
-      /** Whether DIS judged this record (`record`) or the whole request failed (`request`). */
-      readonly origin: 'record' | 'request';
-      /**
-       * An earlier attempt with this record got no answer (timeout, lost connection) and may have
-       * been applied: DIS may hold the record although this verdict says failed.
-       */
-      readonly possiblyWritten?: true;
-    };
 
 export interface PutRecordsInput {
   readonly streamName: string;
@@ -137,96 +84,54 @@ export interface PutRecordsOutcome {
   readonly possibleDuplicates: number;
 }
 
-export interface CallOptions {
-  readonly deadline?: number | undefined;
-}
-
-export interface GetCursorInput {
-  readonly streamName: string;
-  readonly partitionId: string;
-  readonly cursorType: CursorType;
-  readonly startingSequenceNumber?: string | undefined;
-  readonly timestamp?: number | undefined;
-}
-
 export interface DisClient {
   readonly putRecords: (input: PutRecordsInput) => Promise<PutRecordsOutcome>;
-  readonly createStream: (request: CreateStreamRequest, options?: CallOptions) => Promise<void>;
-  readonly describeStream: (
-    streamName: string,
-    query?: { readonly startPartitionId?: string; readonly limitPartitions?: number },
-    options?: CallOptions,
-  ) => Promise<DescribeStreamResult>;
-  readonly listStreams: (
-    query?: { readonly limit?: number; readonly startStreamName?: string },
-    options?: CallOptions,
-  ) => Promise<ListStreamsResult>;
-  readonly deleteStream: (streamName: string, options?: CallOptions) => Promise<void>;
-  readonly getCursor: (input: GetCursorInput, options?: CallOptions) => Promise<string>;
-  readonly getRecords: (
-    cursor: string,
-    query?: { readonly maxFetchBytes?: number },
-    options?: CallOptions,
-  ) => Promise<GetRecordsResult>;
   readonly breakerState: () => BreakerState;
   readonly close: () => Promise<void>;
 }
 
-type Method = 'GET' | 'POST' | 'DELETE';
-
-interface Exchange {
-  readonly operation: string;
-  readonly method: Method;
-  readonly path: string;
-  readonly query?: readonly (readonly [string, string | number | undefined])[];
-  readonly body?: string;
-  readonly deadline: number;
-}
-
-const DEFAULT_CALL_TIMEOUT_MS = 10_000;
-
-/** Failures the client does not retry itself but after which the caller may send the records again. */
-const RETRYABLE_LATER = new Set<string>([
-  'ERR_DIS_CIRCUIT_OPEN',
-  'ERR_DIS_BAD_RESPONSE',
-  'ERR_DIS_IAM',
-]);
-
-function toQueryString(pairs: Exchange['query']): string {
-  const parts: string[] = [];
-  for (const [key, value] of pairs ?? []) {
-    if (value !== undefined) parts.push(`${percentEncode(key)}=${percentEncode(String(value))}`);
+/** One PutRecords request with the given records; every DisError becomes a result. */
+async function sendAttempt(
+  connection: DisConnection,
+  input: PutRecordsInput,
+  indices: readonly number[],
+): Promise<AttemptResult> {
+  try {
+    const response = await connection.exchange({
+      operation: 'PutRecords',
+      method: 'POST',
+      path: '/records',
+      body: JSON.stringify({
+        stream_name: input.streamName,
+        ...(input.streamId === undefined ? {} : { stream_id: input.streamId }),
+        records: indices.map((i) => input.records[i]),
+      }),
+    });
+    return {
+      kind: 'answered',
+      records: parsePutRecordsResult(response.text, indices.length).records,
+    };
+  } catch (error) {
+    if (!(error instanceof DisError)) throw error;
+    return { kind: 'failed', failure: toRequestFailure(error) };
   }
-  return parts.length === 0 ? '' : `?${parts.join('&')}`;
 }
 
-function failed(
-  origin: 'record' | 'request',
-  errorCode: string,
-  errorMessage: string,
-  retryable: boolean,
-  retryAfterMs?: number,
-): RecordVerdict {
-  return retryAfterMs === undefined
-    ? { status: 'failed', errorCode, errorMessage, retryable, origin }
-    : { status: 'failed', errorCode, errorMessage, retryable, retryAfterMs, origin };
-}
-
-function verdictFromError(
-  error: DisError,
-  retryable: boolean,
-  retryAfterMs?: number,
-): RecordVerdict {
-  const message =
-    error instanceof DisHttpError ? (error.disMessage ?? error.message) : error.message;
-  return failed('request', errorCodeOf(error), message, retryable, retryAfterMs);
+/** Runs `task` over `items` with at most `concurrency` in flight, taking them in order. */
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let item = items[next++]; item !== undefined; item = items[next++]) await task(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 export function createDisClient(options: DisClientOptions): DisClient {
-  const endpoint = new URL(options.endpoint);
-  const basePath = endpoint.pathname.replace(/\/+$/, '');
   const now = options.now ?? Date.now;
-  const random = options.random ?? Math.random;
   const sleep = options.sleep ?? ((ms: number) => sleepTimer(ms));
   const limits: PutRecordsLimits = { ...DEFAULT_LIMITS, ...options.limits };
   if (limits.maxBytesPerRequest > MAX_REQUEST_DATA_BYTES) {
@@ -234,282 +139,50 @@ export function createDisClient(options: DisClientOptions): DisClient {
       `maxBytesPerRequest may not exceed ${MAX_REQUEST_DATA_BYTES} (DIS's limit)`,
     );
   }
-  const backoff: BackoffPolicy = { ...DEFAULT_BACKOFF, ...options.backoff };
-  const maxAttempts = options.maxAttempts ?? 10;
-  const minAttemptMs = options.minAttemptMs ?? 50;
+  const policy: RetryPolicy = {
+    backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+    maxAttempts: options.maxAttempts ?? 10,
+    minAttemptMs: options.minAttemptMs ?? 50,
+    random: options.random ?? Math.random,
+  };
   const events = options.events ?? {};
-  const transport = createTransport({
-    origin: endpoint.origin,
-    timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
-    dispatcher: options.dispatcher,
-    now,
-  });
-  const breaker = createCircuitBreaker({
-    failureThreshold: options.breaker?.failureThreshold ?? 3,
-    coolDownMs: options.breaker?.coolDownMs ?? 60_000,
-    now,
-    onStateChange: events.breakerState,
-  });
-  const projectPath = `${basePath}/v2/${percentEncode(options.projectId)}`;
-
-  const authorize = async (
-    method: Method,
-    url: URL,
-    body: string,
-  ): Promise<{ headers: Record<string, string>; token?: string }> => {
-    const headers = { 'Content-Type': 'application/json', 'X-Project-Id': options.projectId };
-    if (options.auth.type === 'aksk') {
-      const signed = signRequest({
-        method,
-        url,
-        headers,
-        body,
-        credentials: options.auth.credentials,
-        date: new Date(now()),
-      });
-      return { headers: signed.headers };
-    }
-    const token = await options.auth.tokens.getToken();
-    return { headers: { ...headers, 'X-Auth-Token': token }, token };
-  };
-
-  /** One HTTP exchange, freshly signed, through the breaker; a stale IAM token is renewed once. */
-  const exchange = async (request: Exchange): Promise<TransportResponse> => {
-    const path = `${request.path}${toQueryString(request.query)}`;
-    const url = new URL(path, endpoint.origin);
-    const body = request.body ?? '';
-    for (let tokenRenewed = false; ; tokenRenewed = true) {
-      breaker.acquire();
-      const started = now();
-      let auth: Awaited<ReturnType<typeof authorize>>;
-      try {
-        auth = await authorize(request.method, url, body);
-      } catch (error) {
-        breaker.recordNeutral();
-        throw error;
-      }
-      try {
-        const response = await transport.send({
-          method: request.method,
-          path,
-          headers: auth.headers,
-          body: request.body,
-        });
-        breaker.recordSuccess();
-        events.request?.({
-          operation: request.operation,
-          status: response.status,
-          durationMs: now() - started,
-        });
-        return response;
-      } catch (error) {
-        if (!(error instanceof DisError)) {
-          breaker.recordNeutral();
-          throw error;
-        }
-        events.request?.({
-          operation: request.operation,
-          status: error instanceof DisHttpError ? error.status : 'error',
-          errorCode: errorCodeOf(error),
-          durationMs: now() - started,
-        });
-        if (isAuthFailure(error)) {
-          if (
-            options.auth.type === 'token' &&
-            auth.token !== undefined &&
-            error instanceof DisHttpError &&
-            error.status === 401 &&
-            !tokenRenewed
-          ) {
-            // Most likely the token expired or was revoked: one fresh token, one more try.
-            options.auth.tokens.invalidate(auth.token);
-            breaker.recordNeutral();
-            continue;
-          }
-          breaker.recordAuthFailure();
-        } else if (error instanceof DisHttpError && error.status < 500) {
-          breaker.recordSuccess(); // DIS itself answered: the credentials were accepted.
-        } else {
-          breaker.recordNeutral();
-        }
-        throw error;
-      }
-    }
-  };
-
-  const timeLeftFor = (deadline: number, delay: number): boolean =>
-    now() + delay + minAttemptMs <= deadline;
-
-  /** Request-level retries for management operations. */
-  const call = async (request: Exchange): Promise<TransportResponse> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await exchange(request);
-      } catch (error) {
-        if (!(error instanceof DisError) || !isRetryableRequestError(error)) throw error;
-        const retryAfter = error instanceof DisHttpError ? (error.retryAfterMs ?? 0) : 0;
-        const delay = Math.max(backoffDelay(backoff, attempt, random), retryAfter);
-        if (attempt + 1 >= maxAttempts || !timeLeftFor(request.deadline, delay)) throw error;
-        events.retry?.({ operation: request.operation, kind: 'request', records: 0 });
-        await sleep(delay);
-      }
-    }
-  };
-
-  const deadlineOf = (callOptions?: CallOptions): number =>
-    callOptions?.deadline ?? now() + DEFAULT_CALL_TIMEOUT_MS;
+  const connection = createDisConnection(options);
 
   const putRecords = async (input: PutRecordsInput): Promise<PutRecordsOutcome> => {
-    breaker.check();
+    connection.checkBreaker();
     const verdicts = new Array<RecordVerdict | undefined>(input.records.length);
     let requests = 0;
     let possibleDuplicates = 0;
 
-    /** Resolves whether an attempt of the chunk may have been applied without an answer. */
-    const sendChunk = async (indices: readonly number[]): Promise<boolean> => {
-      let pending = indices;
-      let possiblyApplied = false;
-      let backoffAttempt = 0;
-      let attemptsWithoutProgress = 0;
-      let lastFailure: DisError | undefined;
-      let lastRecordFailure: { code: string; message: string } | undefined;
-      let resendIsDuplicateRisk = false;
+    const countPossibleDuplicates = (records: number): void => {
+      if (records === 0) return;
+      possibleDuplicates += records;
+      events.possibleDuplicates?.({ records });
+    };
 
-      // A chunk whose turn comes after the deadline is not sent at all (the caller has its answer
-      // by then; a request sent now would outlive it by up to the request timeout). The first wave
-      // of a call always goes, however short its deadline.
-      if (now() >= input.deadline) {
-        for (const index of pending) {
-          verdicts[index] = failed(
-            'request',
-            'ERR_DIS_NOT_SENT',
-            'not sent: the deadline passed before this chunk’s turn',
-            true,
-            backoff.initialDelayMs,
-          );
-        }
-        return false;
-      }
-
-      for (;;) {
-        if (resendIsDuplicateRisk) {
-          possibleDuplicates += pending.length;
-          events.possibleDuplicates?.({ records: pending.length });
-          resendIsDuplicateRisk = false;
-        }
+    const sendChunk = async (indices: readonly number[]): Promise<void> => {
+      let step = startSending(indices, input.deadline, now(), policy);
+      while (step.action === 'send') {
+        countPossibleDuplicates(step.possibleDuplicates);
         requests += 1;
-        let progress = false;
-        try {
-          const response = await exchange({
-            operation: 'PutRecords',
-            method: 'POST',
-            path: `${projectPath}/records`,
-            body: JSON.stringify({
-              stream_name: input.streamName,
-              ...(input.streamId === undefined ? {} : { stream_id: input.streamId }),
-              records: pending.map((i) => input.records[i]),
-            }),
-            deadline: input.deadline,
-          });
-          const result = parsePutRecordsResult(response.text, pending.length);
-          const retry: number[] = [];
-          result.records.forEach((entry, k) => {
-            const index = pending[k];
-            if (index === undefined) return;
-            if (entry.error_code === undefined || entry.error_code === '') {
-              verdicts[index] = {
-                status: 'ok',
-                partitionId: entry.partition_id ?? '',
-                sequenceNumber: entry.sequence_number ?? '',
-              };
-            } else if (isRetryableRecordCode(entry.error_code)) {
-              retry.push(index);
-              lastRecordFailure = { code: entry.error_code, message: entry.error_message ?? '' };
-            } else {
-              verdicts[index] = failed(
-                'record',
-                entry.error_code,
-                entry.error_message ?? '',
-                false,
-              );
-            }
-          });
-          progress = retry.length < pending.length;
-          pending = retry;
-          lastFailure = undefined;
-          if (pending.length === 0) return possiblyApplied;
-          events.retry?.({ operation: 'PutRecords', kind: 'records', records: pending.length });
-        } catch (error) {
-          if (!(error instanceof DisError)) throw error;
-          if (!isRetryableRequestError(error)) {
-            // An open circuit, an IAM failure or an unreadable answer says nothing against the
-            // records themselves: the caller may send them again (an unreadable 200 may have
-            // written them).
-            const retryable = RETRYABLE_LATER.has(error.code);
-            const after = error instanceof DisHttpError ? error.retryAfterMs : undefined;
-            for (const index of pending) {
-              verdicts[index] = verdictFromError(error, retryable, retryable ? after : undefined);
-            }
-            return possiblyApplied;
-          }
-          lastFailure = error;
-          resendIsDuplicateRisk = error.possiblyProcessed;
-          if (error.possiblyProcessed) possiblyApplied = true;
-          events.retry?.({ operation: 'PutRecords', kind: 'request', records: pending.length });
+        const result = await sendAttempt(connection, input, step.state.pending);
+        step = decideNextStep(step.state, result, now(), policy);
+        if (step.leftToRetry !== undefined) {
+          events.retry?.({ operation: 'PutRecords', ...step.leftToRetry });
         }
-        // Progress (some records went through) holds the backoff where it is and does not use up
-        // attempts: under throttling the deadline, not a count, decides when to stop.
-        if (!progress) backoffAttempt += 1;
-        attemptsWithoutProgress = progress ? 0 : attemptsWithoutProgress + 1;
-        const retryAfter =
-          lastFailure instanceof DisHttpError ? (lastFailure.retryAfterMs ?? 0) : 0;
-        const delay = Math.max(backoffDelay(backoff, backoffAttempt, random), retryAfter);
-        if (attemptsWithoutProgress >= maxAttempts || !timeLeftFor(input.deadline, delay)) {
-          const retryAfterMs = Math.max(delay, backoff.initialDelayMs);
-          for (const index of pending) {
-            verdicts[index] =
-              lastFailure !== undefined
-                ? verdictFromError(lastFailure, true, retryAfterMs)
-                : failed(
-                    'record',
-                    lastRecordFailure?.code ?? 'DIS.4303',
-                    lastRecordFailure?.message ?? '',
-                    true,
-                    retryAfterMs,
-                  );
-          }
-          return possiblyApplied;
-        }
-        await sleep(delay);
+        if (step.action === 'send') await sleep(step.delayMs);
       }
+      for (const [index, verdict] of step.verdicts) verdicts[index] = verdict;
     };
 
     const chunks = toChunks(input.records, {
       maxRecords: limits.maxRecordsPerRequest,
       maxBytes: limits.maxBytesPerRequest,
     });
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      for (let chunk = chunks[next++]; chunk !== undefined; chunk = chunks[next++]) {
-        // Whatever the last attempt said, a chunk that once went unanswered may be in DIS.
-        if (await sendChunk(chunk)) {
-          for (const index of chunk) {
-            const verdict = verdicts[index];
-            if (verdict?.status === 'failed')
-              verdicts[index] = { ...verdict, possiblyWritten: true };
-          }
-        }
-      }
-    };
-    await Promise.all(
-      Array.from({ length: Math.min(limits.maxConcurrentRequests, chunks.length) }, worker),
-    );
+    await forEachConcurrently(chunks, limits.maxConcurrentRequests, sendChunk);
 
-    const complete = verdicts.map(
-      (verdict) =>
-        verdict ??
-        failed('request', 'ERR_DIS_BAD_RESPONSE', 'no verdict was produced for this record', true),
-    );
+    // Array.from visits holes too, which map would skip.
+    const complete = Array.from(verdicts, (verdict) => verdict ?? MISSING_VERDICT);
     return {
       verdicts: complete,
       failedCount: complete.filter((v) => v.status === 'failed').length,
@@ -520,79 +193,7 @@ export function createDisClient(options: DisClientOptions): DisClient {
 
   return {
     putRecords,
-    createStream: async (request, callOptions) => {
-      await call({
-        operation: 'CreateStream',
-        method: 'POST',
-        path: `${projectPath}/streams`,
-        body: JSON.stringify(request),
-        deadline: deadlineOf(callOptions),
-      });
-    },
-    describeStream: async (streamName, query, callOptions) => {
-      const response = await call({
-        operation: 'DescribeStream',
-        method: 'GET',
-        path: `${projectPath}/streams/${percentEncode(streamName)}`,
-        query: [
-          ['start_partitionId', query?.startPartitionId],
-          ['limit_partitions', query?.limitPartitions],
-        ],
-        deadline: deadlineOf(callOptions),
-      });
-      return parseDescribeStream(response.text);
-    },
-    listStreams: async (query, callOptions) => {
-      const response = await call({
-        operation: 'ListStreams',
-        method: 'GET',
-        path: `${projectPath}/streams`,
-        query: [
-          ['limit', query?.limit],
-          ['start_stream_name', query?.startStreamName],
-        ],
-        deadline: deadlineOf(callOptions),
-      });
-      return parseListStreams(response.text);
-    },
-    deleteStream: async (streamName, callOptions) => {
-      await call({
-        operation: 'DeleteStream',
-        method: 'DELETE',
-        path: `${projectPath}/streams/${percentEncode(streamName)}`,
-        deadline: deadlineOf(callOptions),
-      });
-    },
-    getCursor: async (input, callOptions) => {
-      const response = await call({
-        operation: 'GetCursor',
-        method: 'GET',
-        path: `${projectPath}/cursors`,
-        query: [
-          ['stream-name', input.streamName],
-          ['partition-id', input.partitionId],
-          ['cursor-type', input.cursorType],
-          ['starting-sequence-number', input.startingSequenceNumber],
-          ['timestamp', input.timestamp],
-        ],
-        deadline: deadlineOf(callOptions),
-      });
-      return parseGetCursor(response.text);
-    },
-    getRecords: async (cursor, query, callOptions) => {
-      const response = await call({
-        operation: 'GetRecords',
-        method: 'GET',
-        path: `${projectPath}/records`,
-        query: [
-          ['partition-cursor', cursor],
-          ['max_fetch_bytes', query?.maxFetchBytes],
-        ],
-        deadline: deadlineOf(callOptions),
-      });
-      return parseGetRecords(response.text);
-    },
-    breakerState: () => breaker.state(),
-    close: () => transport.close(),
+    breakerState: () => connection.breakerState(),
+    close: () => connection.close(),
   };
 }

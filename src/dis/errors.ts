@@ -80,3 +80,30 @@ export class DisCircuitOpenError extends DisError {
 export function errorCodeOf(error: DisError): string {
   return error instanceof DisHttpError && error.disCode !== undefined ? error.disCode : error.code;
 }
+
+/** A failed request as plain data: what the retry decision and a verdict need to know of it. */
+export interface RequestFailure {
+  /** Our class of the failure (`ERR_DIS_HTTP`, `ERR_DIS_TIMEOUT`, …). */
+  readonly kind: DisErrorCode;
+  /** What a verdict reports: DIS's own code when it gave one, else ours. */
+  readonly code: string;
+  readonly message: string;
+  /** The HTTP status, when DIS (or the API gateway in front of it) answered. */
+  readonly status?: number;
+  /** From a `Retry-After` header. */
+  readonly retryAfterMs?: number;
+  /** The request may have reached DIS and been applied although no answer arrived. */
+  readonly possiblyProcessed: boolean;
+}
+
+export function toRequestFailure(error: DisError): RequestFailure {
+  const failure = {
+    kind: error.code,
+    code: errorCodeOf(error),
+    message: error.message,
+    possiblyProcessed: error.possiblyProcessed,
+  };
+  if (!(error instanceof DisHttpError)) return failure;
+  const http = { ...failure, message: error.disMessage ?? error.message, status: error.status };
+  return error.retryAfterMs === undefined ? http : { ...http, retryAfterMs: error.retryAfterMs };
+}

@@ -1,7 +1,8 @@
-import type { DisError } from './errors.ts';
-import { DisHttpError } from './errors.ts';
+import type { DisError, RequestFailure } from './errors.ts';
+import { DisHttpError, toRequestFailure } from './errors.ts';
 
-// What DIS lets a client retry (dis-api.md §3.3) and how long to wait between attempts.
+// What DIS lets a client retry (dis-api.md §3.3, design.md §5) and how long to wait between attempts.
+// What to do after each PutRecords attempt is decided in retry-decision.ts.
 
 export interface BackoffPolicy {
   readonly initialDelayMs: number;
@@ -14,6 +15,13 @@ export const DEFAULT_BACKOFF: BackoffPolicy = {
   multiplier: 2,
   maxDelayMs: 2000,
 };
+
+/** Reported for every attempt that leaves something to retry. */
+export interface DisRetryEvent {
+  readonly operation: string;
+  readonly kind: 'request' | 'records';
+  readonly records: number;
+}
 
 /**
  * "Full jitter": a uniform draw from [0, min(cap, initial × multiplier^attempt)], so that callers
@@ -38,16 +46,20 @@ export function isRetryableRecordCode(code: string): boolean {
  * Whole-request failures worth resending with a fresh signature: connection errors, timeouts, 5xx,
  * 429, and a request-level `DIS.4303`. Never 401, 403, 413 or any other 4xx.
  */
-export function isRetryableRequestError(error: DisError): boolean {
-  if (error instanceof DisHttpError) {
-    if (error.status >= 500 || error.status === 429) return true;
-    return error.status === 400 && error.disCode === 'DIS.4303';
+export function isRetryableRequestFailure(failure: RequestFailure): boolean {
+  if (failure.status !== undefined) {
+    if (failure.status >= 500 || failure.status === 429) return true;
+    return failure.status === 400 && failure.code === 'DIS.4303';
   }
   return (
-    error.code === 'ERR_DIS_UNREACHABLE' ||
-    error.code === 'ERR_DIS_CONNECTION_LOST' ||
-    error.code === 'ERR_DIS_TIMEOUT'
+    failure.kind === 'ERR_DIS_UNREACHABLE' ||
+    failure.kind === 'ERR_DIS_CONNECTION_LOST' ||
+    failure.kind === 'ERR_DIS_TIMEOUT'
   );
+}
+
+export function isRetryableRequestError(error: DisError): boolean {
+  return isRetryableRequestFailure(toRequestFailure(error));
 }
 
 const AUTH_FAILURE_CODES = new Set(['APIGW.0301', 'APIG.0301', 'DIS.4309']);

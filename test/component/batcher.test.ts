@@ -19,7 +19,7 @@ describe('micro-batching per DIS stream', () => {
   before(async () => {
     env = await startClientAndEmulator({ throttling: false });
     stream = uniqueStreamName('batch');
-    await env.client.createStream({ stream_name: stream, partition_count: 2 });
+    await env.management.createStream({ stream_name: stream, partition_count: 2 });
   });
   after(() => env.close());
 

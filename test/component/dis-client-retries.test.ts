@@ -38,7 +38,7 @@ describe('when DIS throttles a burst over a 1-partition stream', () => {
 
   it('every record ends written or failed with retryable: true at the deadline, none lost, none twice', async (t) => {
     const stream = uniqueStreamName('burst');
-    await env.client.createStream({ stream_name: stream, partition_count: 1 });
+    await env.management.createStream({ stream_name: stream, partition_count: 1 });
     const entries = uniqueEntries(3000, 40);
     const before = putRequests(env);
     const outcome = await env.client.putRecords({
@@ -83,7 +83,7 @@ describe('when DIS throttles a burst over a 1-partition stream', () => {
 
   it('with time enough, the retries write every record exactly once', async () => {
     const stream = uniqueStreamName('burst-ok');
-    await env.client.createStream({ stream_name: stream, partition_count: 1 });
+    await env.management.createStream({ stream_name: stream, partition_count: 1 });
     const entries = uniqueEntries(1800, 40);
     const outcome = await env.client.putRecords({
       streamName: stream,
@@ -103,7 +103,7 @@ describe('what the client retries', () => {
   before(async () => {
     env = await startClientAndEmulator({ random: seededRandom(7) });
     stream = uniqueStreamName('faults');
-    await env.client.createStream({ stream_name: stream, partition_count: 2 });
+    await env.management.createStream({ stream_name: stream, partition_count: 2 });
   });
   after(() => env.close());
 
@@ -370,7 +370,7 @@ describe('circuit breaker', () => {
     const env = await startClientAndEmulator();
     try {
       const stream = uniqueStreamName('breaker');
-      await env.client.createStream({ stream_name: stream, partition_count: 1 });
+      await env.management.createStream({ stream_name: stream, partition_count: 1 });
       const client = env.clientWith({ breaker: { failureThreshold: 3, coolDownMs: 300 } });
       env.emulator.faults.failNext({
         count: 4,

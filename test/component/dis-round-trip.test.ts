@@ -23,10 +23,10 @@ describe('round trip through the client and the emulator', () => {
   after(() => env.close());
 
   it('1,000 records mixing keys, partition ids and hash keys come back byte for byte, numbered consecutively per partition', async (t) => {
-    const { client } = env;
+    const { client, management } = env;
     const stream = uniqueStreamName('round-trip');
-    await client.createStream({ stream_name: stream, partition_count: 3 });
-    const described = await client.describeStream(stream);
+    await management.createStream({ stream_name: stream, partition_count: 3 });
+    const described = await management.describeStream(stream);
     assert.equal(described.status, 'RUNNING');
     assert.deepEqual(
       described.partitions.map((p) => p.partition_id),
@@ -102,14 +102,14 @@ describe('round trip through the client and the emulator', () => {
     const readStarted = performance.now();
     let total = 0;
     for (const partition of described.partitions) {
-      let cursor = await client.getCursor({
+      let cursor = await management.getCursor({
         streamName: stream,
         partitionId: partition.partition_id,
         cursorType: 'TRIM_HORIZON',
       });
       const read: { sequence_number: string; data: string }[] = [];
       for (;;) {
-        const page = await client.getRecords(cursor, { maxFetchBytes: 64 * 1024 });
+        const page = await management.getRecords(cursor, { maxFetchBytes: 64 * 1024 });
         read.push(...page.records);
         cursor = page.next_partition_cursor;
         if (page.records.length === 0) break;
@@ -134,9 +134,9 @@ describe('round trip through the client and the emulator', () => {
       `round trip: put 1000 records in ${putMs.toFixed(1)} ms (${outcome.requests} requests), read back in ${readMs.toFixed(1)} ms`,
     );
 
-    const listed = await client.listStreams({ limit: 100 });
+    const listed = await management.listStreams({ limit: 100 });
     assert.ok(listed.stream_names.includes(stream));
-    await client.deleteStream(stream);
+    await management.deleteStream(stream);
     const afterDelete = await client.putRecords({
       streamName: stream,
       records: entries.slice(0, 1),
@@ -154,7 +154,7 @@ describe('round trip through the client and the emulator', () => {
 
   it('splits one call by the byte limit and keeps the caller order across concurrent requests', async () => {
     const stream = uniqueStreamName('chunks');
-    await env.client.createStream({
+    await env.management.createStream({
       stream_name: stream,
       partition_count: 4,
       stream_type: 'ADVANCED',

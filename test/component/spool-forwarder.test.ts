@@ -59,7 +59,7 @@ describe('forwarder: spool to DIS', () => {
   /** A DIS stream in the emulator, a spool and forwarder settings of its own. */
   const setup = async (partitions = 2) => {
     const disStream = uniqueStreamName('spool');
-    await dis.client.createStream({ stream_name: disStream, partition_count: partitions });
+    await dis.management.createStream({ stream_name: disStream, partition_count: partitions });
     const keyPrefix = `t-${randomUUID()}:`;
     const spool = createSpool({
       redis,

@@ -51,7 +51,7 @@ function useRig(options: { cluster?: boolean } = {}) {
 
   const setup = async () => {
     const disStream = uniqueStreamName('takeover');
-    await rig.dis.client.createStream({ stream_name: disStream, partition_count: 2 });
+    await rig.dis.management.createStream({ stream_name: disStream, partition_count: 2 });
     const keyPrefix = `t-${randomUUID()}:`;
     const spool = createSpool({
       redis: rig.redis,
@@ -220,7 +220,7 @@ describe('forwarder through a Redis restart', () => {
     });
     try {
       await whenReady(redis, 5000);
-      await dis.client.createStream({ stream_name: 'dis-restart', partition_count: 1 });
+      await dis.management.createStream({ stream_name: 'dis-restart', partition_count: 1 });
       const spool = createSpool({
         redis,
         acks: testReplicaAcks(redis),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createDisClient, type DisClient, type DisClientOptions } from '../../src/dis/client.ts';
+import { createDisManagementClient, type DisManagementClient } from '../../src/dis/management.ts';
 import {
   DEV_CREDENTIALS,
   createEmulator,
@@ -29,6 +30,8 @@ export function uniqueStreamName(prefix = 'test'): string {
 export interface ClientAndEmulator {
   readonly emulator: Emulator;
   readonly client: DisClient;
+  /** Creates, describes, lists, deletes and reads streams over HTTP, as DIS's own API does. */
+  readonly management: DisManagementClient;
   /** Another client on the same emulator. */
   readonly clientWith: (overrides: Partial<DisClientOptions>) => DisClient;
   close(): Promise<void>;
@@ -36,7 +39,7 @@ export interface ClientAndEmulator {
 
 const devCredentials = DEV_CREDENTIALS[0];
 
-/** An emulator on a free loopback port and a client signing with the emulator's dev AK/SK. */
+/** An emulator on a free loopback port and clients signing with the emulator's dev AK/SK. */
 export async function startClientAndEmulator(
   emulatorOptions: EmulatorOptions = {},
   clientOptions: Partial<DisClientOptions> = {},
@@ -57,12 +60,19 @@ export async function startClientAndEmulator(
     return client;
   };
   const client = clientWith({});
+  const management = createDisManagementClient({
+    endpoint: emulator.url,
+    projectId: emulator.projectId,
+    auth: { type: 'aksk', credentials: devCredentials },
+    backoff: { initialDelayMs: 10, maxDelayMs: 200 },
+  });
   return {
     emulator,
     client,
+    management,
     clientWith,
     close: async () => {
-      await Promise.all(clients.map((c) => c.close()));
+      await Promise.all([...clients.map((c) => c.close()), management.close()]);
       await emulator.close();
     },
   };

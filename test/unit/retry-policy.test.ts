@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createCircuitBreaker } from '../../src/dis/breaker.ts';
 import { base64RawLength, toChunks } from '../../src/dis/chunk.ts';
-import { DisCircuitOpenError, DisError, DisHttpError } from '../../src/dis/errors.ts';
+import {
+  DisCircuitOpenError,
+  DisError,
+  DisHttpError,
+  toRequestFailure,
+} from '../../src/dis/errors.ts';
 import {
   backoffDelay,
   isAuthFailure,
@@ -48,6 +53,48 @@ describe('which failures are retried', () => {
     assert.ok(isAuthFailure(new DisHttpError({ status: 403, disCode: 'APIGW.0301' })));
     assert.equal(isAuthFailure(new DisHttpError({ status: 403, disCode: 'DIS.4116' })), false);
     assert.equal(isAuthFailure(new DisError('ERR_DIS_TIMEOUT', 'x')), false);
+  });
+});
+
+describe('a failed request as the retry decision sees it', () => {
+  it('carries DIS’s code, message, status and Retry-After when DIS answered', () => {
+    const error = new DisHttpError({
+      status: 429,
+      disCode: 'APIGW.0308',
+      disMessage: 'throttled',
+      retryAfterMs: 2000,
+    });
+    assert.deepEqual(toRequestFailure(error), {
+      kind: 'ERR_DIS_HTTP',
+      code: 'APIGW.0308',
+      message: 'throttled',
+      status: 429,
+      retryAfterMs: 2000,
+      possiblyProcessed: false,
+    });
+    assert.deepEqual(toRequestFailure(new DisHttpError({ status: 502 })), {
+      kind: 'ERR_DIS_HTTP',
+      code: 'ERR_DIS_HTTP',
+      message: 'DIS answered 502',
+      status: 502,
+      possiblyProcessed: false,
+    });
+  });
+
+  it('carries our code and whether the request may have been applied when DIS did not answer', () => {
+    assert.deepEqual(
+      toRequestFailure(
+        new DisError('ERR_DIS_TIMEOUT', 'DIS did not answer in time', { possiblyProcessed: true }),
+      ),
+      {
+        kind: 'ERR_DIS_TIMEOUT',
+        code: 'ERR_DIS_TIMEOUT',
+        message: 'DIS did not answer in time',
+        possiblyProcessed: true,
+      },
+    );
+    // The breaker's own wait is no Retry-After from DIS.
+    assert.equal(toRequestFailure(new DisCircuitOpenError(5000)).retryAfterMs, undefined);
   });
 });
 
