@@ -136,8 +136,10 @@ export function toShardId(index: number): string {
   return `shardId-${String(index).padStart(10, '0')}`;
 }
 
-const SHARD_ID = /^shardId-(\d{10})$/;
-const PLAIN_ID = /^(0|[1-9]\d{0,9})$/;
+/** A partition id as DIS writes it (and answers it), `shardId-` and ten digits. */
+export const SHARD_ID = /^shardId-(\d{10})$/;
+/** A partition named by its index, without leading zeros: `3`. */
+export const PLAIN_ID = /^(0|[1-9]\d{0,9})$/;
 
 /** Partition index from either id form (`shardId-0000000003` or `3`); undefined when neither. */
 export function parsePartitionId(id: string): number | undefined {

@@ -1,4 +1,5 @@
 import { ERROR_CATALOG, problemType, type ErrorCode } from './catalog.ts';
+import type { ProblemBody } from './problem-body.ts';
 
 export interface AppErrorOptions {
   /** Human-readable, safe to show the caller; never a secret, token or upstream message verbatim. */
@@ -34,7 +35,7 @@ export class AppError extends Error {
 export interface Problem {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: Record<string, unknown>;
+  readonly body: ProblemBody;
 }
 
 /**

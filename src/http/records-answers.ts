@@ -6,13 +6,14 @@ import type {
   VerdictView,
   VerdictsView,
 } from '../ingest/accept-records.ts';
+import type { AcceptedAnswer, RecordVerdictBody, RecordsAnswer } from './answers.ts';
 import { retryAfterSeconds } from './retry-after.ts';
 
 // How the records API says what became of a request's records (design.md §3): every record's
 // verdict (200/207), a receipt (202), or one problem for the whole request when nothing was written
 // or nobody can know.
 
-function verdictBody(verdict: VerdictView, id: string | undefined): Record<string, unknown> {
+function verdictBody(verdict: VerdictView, id: string | undefined): RecordVerdictBody {
   const echo = id === undefined ? {} : { id };
   if (verdict.status === 'ok') {
     return {
@@ -33,20 +34,26 @@ function verdictBody(verdict: VerdictView, id: string | undefined): Record<strin
 }
 
 export const RECORDS_RENDER: RecordsRender = {
-  verdicts: (stream: string, outcome: VerdictsView, ids: readonly (string | undefined)[]) => ({
-    status: outcome.failedCount === 0 ? 200 : 207,
-    headers: {},
-    body: JSON.stringify({
+  verdicts: (stream: string, outcome: VerdictsView, ids: readonly (string | undefined)[]) => {
+    const body: RecordsAnswer = {
       stream,
       failed_record_count: outcome.failedCount,
       records: outcome.verdicts.map((verdict, i) => verdictBody(verdict, ids[i])),
-    }),
-  }),
-  accepted: (stream: string, receiptId: string, count: number) => ({
-    status: 202,
-    headers: { Location: `/v1/receipts/${receiptId}`, 'Preference-Applied': 'respond-async' },
-    body: JSON.stringify({ stream, receipt: receiptId, accepted_record_count: count }),
-  }),
+    };
+    return {
+      status: outcome.failedCount === 0 ? 200 : 207,
+      headers: {},
+      body: JSON.stringify(body),
+    };
+  },
+  accepted: (stream: string, receiptId: string, count: number) => {
+    const body: AcceptedAnswer = { stream, receipt: receiptId, accepted_record_count: count };
+    return {
+      status: 202,
+      headers: { Location: `/v1/receipts/${receiptId}`, 'Preference-Applied': 'respond-async' },
+      body: JSON.stringify(body),
+    };
+  },
 };
 
 /** The answer to send, or the problem to throw. */

@@ -7,8 +7,10 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
  * (draft-ietf-httpapi-idempotency-key-header) makes the key an sf-string, whose characters are
  * exactly these; anything else is a 400.
  */
+export const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
 export function isValidIdempotencyKey(key: string): boolean {
-  return /^[\x20-\x7e]{1,255}$/.test(key);
+  return IDEMPOTENCY_KEY.test(key);
 }
 
 export const DEFAULT_IDEMPOTENCY_KEY_PREFIX = 'gw:idem';

@@ -1,24 +1,37 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { Response } from 'supertest';
-import { OPENAPI_DOCUMENT } from '../../src/http/openapi.ts';
+import { OPENAPI_DOCUMENT, type OpenApiMethod } from '../../src/http/openapi.ts';
+
+/** A supertest response, or the answer of a raw request over a socket. */
+export interface CheckedAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, unknown>>;
+  readonly text: string;
+}
 
 /**
- * Checks a real answer of the records endpoint against the OpenAPI document: the status must be
- * documented, and the body must match the schema of its content type. Returns problems (empty = ok).
+ * Checks a real answer of one operation (by default the records endpoint) against the OpenAPI
+ * document: the status must be documented, and a JSON body must match the schema of its content
+ * type. Returns problems (empty = ok).
  */
-export function createOpenApiChecker(): (res: Response) => string[] {
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
+export function createOpenApiChecker(
+  path = '/v1/streams/{stream}/records',
+  method: OpenApiMethod = 'post',
+): (res: CheckedAnswer) => string[] {
+  const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
   ajv.addSchema({ $id: 'doc', components: OPENAPI_DOCUMENT.components });
-  const responses: Record<string, { content?: Record<string, { schema: { $ref: string } }> }> =
-    OPENAPI_DOCUMENT.paths['/v1/streams/{stream}/records'].post.responses;
+  const responses = OPENAPI_DOCUMENT.paths[path]?.[method]?.responses;
   return (res) => {
+    if (responses === undefined) return [`${method} ${path} is not documented`];
     const documented = responses[String(res.status)];
     if (documented === undefined) return [`status ${res.status} is not documented`];
-    const type = (res.headers['content-type'] ?? '').split(';')[0] ?? '';
+    const contentType: unknown = res.headers['content-type'];
+    const type = (typeof contentType === 'string' ? contentType : '').split(';')[0] ?? '';
     const media = documented.content?.[type];
     if (media === undefined) return [`status ${res.status} with ${type} is not documented`];
-    const validate = ajv.getSchema(`doc${media.schema.$ref}`);
-    if (validate === undefined) return [`no schema ${media.schema.$ref}`];
+    if (media.schema === undefined) return [];
+    const ref = media.schema.$ref;
+    const validate = ref === undefined ? ajv.compile(media.schema) : ajv.getSchema(`doc${ref}`);
+    if (validate === undefined) return [`no schema ${ref ?? ''}`];
     const body: unknown = JSON.parse(res.text);
     return validate(body)
       ? []

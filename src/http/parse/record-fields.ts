@@ -32,7 +32,8 @@ function isFieldName(key: string): key is FieldName {
   return FIELD_NAMES.has(key);
 }
 
-const HASH_KEY = /^(?:0|[1-9][0-9]{0,18})$/;
+/** Decimal without sign or leading zeros; the value is also checked against MAX_HASH_KEY. */
+export const HASH_KEY = /^(?:0|[1-9][0-9]{0,18})$/;
 
 /** A record whose only content is `data` (NDJSON lines, and the `data` member of the envelope). */
 export function dataRecord(ctx: RecordContext, data: JsonNode, pointer: string): ParsedRecord {

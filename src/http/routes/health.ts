@@ -1,5 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Registry } from 'prom-client';
+import type { HealthAnswer, ReadinessAnswer } from '../answers.ts';
 
 export interface HealthOptions {
   readonly draining: () => boolean;
@@ -8,7 +9,7 @@ export interface HealthOptions {
   /** Under fail-closed a Redis outage turns every request into a 503, so readiness follows it. */
   readonly redisRequired: boolean;
   /** The DIS client's circuit breaker. */
-  readonly disBreaker: () => 'closed' | 'open' | 'half-open';
+  readonly disBreaker: () => ReadinessAnswer['checks']['dis_breaker'];
   readonly registry: Registry;
 }
 
@@ -20,8 +21,9 @@ export function healthRoutes(options: HealthOptions): Router {
   const router = express.Router();
 
   router.get('/healthz', function healthz(_req: Request, res: Response) {
+    const body: HealthAnswer = { status: 'ok' };
     res.setHeader('Cache-Control', 'no-store');
-    res.json({ status: 'ok' });
+    res.json(body);
   });
 
   router.get('/readyz', function readyz(_req: Request, res: Response) {
@@ -29,11 +31,12 @@ export function healthRoutes(options: HealthOptions): Router {
     const redis = options.redis?.() ?? 'not_configured';
     const dis = options.disBreaker();
     const ready = !draining && !(options.redisRequired && redis === 'down') && dis !== 'open';
-    res.setHeader('Cache-Control', 'no-store');
-    res.status(ready ? 200 : 503).json({
+    const body: ReadinessAnswer = {
       status: ready ? 'ready' : 'not_ready',
       checks: { draining, redis, dis_breaker: dis },
-    });
+    };
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(ready ? 200 : 503).json(body);
   });
 
   router.get('/metrics', async function metrics(_req: Request, res: Response) {

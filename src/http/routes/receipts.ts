@@ -2,6 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { TokenVerifier } from '../../auth/jwt-verifier.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { FindReceipt } from '../../ingest/receipts.ts';
+import type { ReceiptAnswer } from '../answers.ts';
 import { authenticate, principalOf } from '../middleware/authenticate.ts';
 
 /** Lets a caller read any receipt, webhook deliveries included. */
@@ -31,8 +32,10 @@ export function receiptsRoute(options: ReceiptsRouteOptions): Router {
         operator: principal.scopes.has(OPERATOR_SCOPE),
       });
       if (receipt === undefined) throw new AppError('ERR_RECEIPT_NOT_FOUND');
+      // The spool's receipt is the answer as it is; the type says the two shapes agree.
+      const body: ReceiptAnswer = receipt;
       res.setHeader('Cache-Control', 'no-store');
-      res.json(receipt);
+      res.json(body);
     },
   );
   return router;

@@ -9,6 +9,7 @@ import {
   envelopePartitionKey,
 } from '../../webhooks/envelope.ts';
 import type { WebhookVerifier } from '../../webhooks/types.ts';
+import type { WebhookAnswer } from '../answers.ts';
 import { retryAfterSeconds } from '../retry-after.ts';
 
 // POST /v1/webhooks/{source}: size limit, signature over the raw bytes, envelope, then ingest's
@@ -49,7 +50,7 @@ function sourceParam(req: Request): string {
 function deliveryAnswer(
   result: DeliveryResult,
   deliveryId: string,
-): { status: number; headers?: Record<string, string>; body: unknown } | AppError {
+): { status: number; headers?: Record<string, string>; body: WebhookAnswer } | AppError {
   switch (result.kind) {
     case 'duplicate':
       return { status: 200, body: { duplicate: true, delivery_id: deliveryId } };
