@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Express } from 'express';
+import { AuthError } from './auth/auth-errors.ts';
 import { createJwtVerifier, type TokenVerifier } from './auth/jwt-verifier.ts';
 import { mintToken } from './auth/mint-token.ts';
 import type { Config, JwtAlgorithm, StreamConfig } from './config/types.ts';
@@ -304,6 +305,21 @@ async function composeDis(
   };
 }
 
+/** Refused tokens by reason: the caller sees one 401, the operator sees why. */
+function countAuthFailures(verifier: TokenVerifier, metrics: Metrics): TokenVerifier {
+  return {
+    authenticate: async (authorization) => {
+      try {
+        return await verifier.authenticate(authorization);
+      } catch (error) {
+        if (error instanceof AuthError) metrics.authFailures.inc({ reason: error.reason });
+        throw error;
+      }
+    },
+    close: () => verifier.close(),
+  };
+}
+
 function countDecisions(limiter: RateLimiter, metrics: Metrics): RateLimiter {
   return {
     check: async (input) => {
@@ -502,7 +518,7 @@ interface AuthParts {
   readonly devSecret?: string;
 }
 
-function composeAuth(config: Config, edges: ComposeEdges): AuthParts {
+function composeAuth(config: Config, edges: ComposeEdges, metrics: Metrics): AuthParts {
   const jwt = config.auth.jwt;
   const devSecret = jwt.dev ? randomBytes(32).toString('base64url') : undefined;
   const algorithms: readonly JwtAlgorithm[] = devSecret === undefined ? jwt.algorithms : ['HS256'];
@@ -523,7 +539,8 @@ function composeAuth(config: Config, edges: ComposeEdges): AuthParts {
       edges.logger.warn({ err: error }, 'JWKS fetch failed');
     },
   });
-  return devSecret === undefined ? { verifier } : { verifier, devSecret };
+  const counted = countAuthFailures(verifier, metrics);
+  return devSecret === undefined ? { verifier: counted } : { verifier: counted, devSecret };
 }
 
 export async function composeGateway(config: Config, edges: ComposeEdges): Promise<Gateway> {
@@ -535,7 +552,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     const disStreams = [...new Set(Object.values(config.streams).map((s) => s.disStream))];
     registerSpoolGauges(metrics, { stats: () => spool.stats(disStreams) });
   }
-  const auth = composeAuth(config, edges);
+  const auth = composeAuth(config, edges, metrics);
   const batching = config.ingest.batching;
   const limits = config.dis.mode === 'remote' ? config.dis : DEFAULT_LIMITS;
   const sink: RecordSink = batching.enabled

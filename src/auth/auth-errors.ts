@@ -8,28 +8,74 @@ export const AUTH_REALM = 'dis-gateway';
 
 const INVALID_TOKEN_DETAIL = 'The request needs a valid bearer token.';
 
+/**
+ * Which check a token failed: internal (counted in `gateway_auth_failures_total{reason}`, logged
+ * with the 401), never sent to the caller.
+ */
+export type AuthFailureReason =
+  /** No Authorization header, or an empty one. */
+  | 'missing'
+  /** Several Authorization headers. */
+  | 'invalid_request'
+  /** Not one bearer token, not three base64url segments, or a header that does not decode. */
+  | 'malformed'
+  | 'too_large'
+  | 'algorithm_not_allowed'
+  | 'crit_header'
+  /** No configured or published key fits the token's kid and algorithm. */
+  | 'no_key'
+  | 'bad_signature'
+  | 'expired'
+  | 'not_yet_valid'
+  /** Older than `max_token_age_s`, or an iat in the future. */
+  | 'too_old'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  /** exp, iss, aud, principal or scope claim missing or mistyped. */
+  | 'claims';
+
+/** A refused token: the AppError to answer with, and why (for metrics and logs only). */
+export class AuthError extends AppError {
+  readonly reason: AuthFailureReason;
+
+  constructor(reason: AuthFailureReason, app: AppError) {
+    super(app.code, { detail: app.detail, headers: app.headers, cause: app.cause });
+    this.name = 'AuthError';
+    this.reason = reason;
+  }
+}
+
 /** No credentials at all: the challenge carries no error code (RFC 6750 §3.1). */
-export function missingTokenError(): AppError {
-  return new AppError('ERR_AUTH_INVALID_TOKEN', {
-    detail: INVALID_TOKEN_DETAIL,
-    headers: { 'WWW-Authenticate': `Bearer realm="${AUTH_REALM}"` },
-  });
+export function missingTokenError(): AuthError {
+  return new AuthError(
+    'missing',
+    new AppError('ERR_AUTH_INVALID_TOKEN', {
+      detail: INVALID_TOKEN_DETAIL,
+      headers: { 'WWW-Authenticate': `Bearer realm="${AUTH_REALM}"` },
+    }),
+  );
 }
 
 /** `cause` is for the server's logs only; it never reaches the caller. */
-export function invalidTokenError(cause?: unknown): AppError {
-  return new AppError('ERR_AUTH_INVALID_TOKEN', {
-    detail: INVALID_TOKEN_DETAIL,
-    cause,
-    headers: { 'WWW-Authenticate': `Bearer realm="${AUTH_REALM}", error="invalid_token"` },
-  });
+export function invalidTokenError(reason: AuthFailureReason, cause?: unknown): AuthError {
+  return new AuthError(
+    reason,
+    new AppError('ERR_AUTH_INVALID_TOKEN', {
+      detail: INVALID_TOKEN_DETAIL,
+      cause,
+      headers: { 'WWW-Authenticate': `Bearer realm="${AUTH_REALM}", error="invalid_token"` },
+    }),
+  );
 }
 
-export function invalidRequestError(detail: string): AppError {
-  return new AppError('ERR_AUTH_INVALID_REQUEST', {
-    detail,
-    headers: { 'WWW-Authenticate': 'Bearer error="invalid_request"' },
-  });
+export function invalidRequestError(detail: string): AuthError {
+  return new AuthError(
+    'invalid_request',
+    new AppError('ERR_AUTH_INVALID_REQUEST', {
+      detail,
+      headers: { 'WWW-Authenticate': 'Bearer error="invalid_request"' },
+    }),
+  );
 }
 
 // RFC 6749 §3.3 scope-token characters: anything printable but space, `"` and `\`, so the scope can

@@ -21,10 +21,10 @@ export function extractBearerToken(
   const value = authorization[0] ?? '';
   if (value === '') throw missingTokenError();
   // Cheap bound first so the pattern never scans a huge value; the exact bound follows.
-  if (value.length > maxTokenBytes + 64) throw invalidTokenError('token too large');
+  if (value.length > maxTokenBytes + 64) throw invalidTokenError('too_large');
   const token = BEARER.exec(value)?.[1];
-  if (token === undefined) throw invalidTokenError('not a single bearer token');
+  if (token === undefined) throw invalidTokenError('malformed', 'not a single bearer token');
   // token68 is ASCII, so characters are bytes.
-  if (token.length > maxTokenBytes) throw invalidTokenError('token too large');
+  if (token.length > maxTokenBytes) throw invalidTokenError('too_large');
   return token;
 }

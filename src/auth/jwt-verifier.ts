@@ -2,7 +2,7 @@ import jwt from 'jsonwebtoken';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { isJwsAlgorithm, isSymmetric, toAllowList, type JwsAlgorithm } from './algorithms.ts';
-import { invalidTokenError } from './auth-errors.ts';
+import { invalidTokenError, type AuthFailureReason } from './auth-errors.ts';
 import { DEFAULT_MAX_TOKEN_BYTES, extractBearerToken } from './bearer.ts';
 import { createJwksKeySource } from './jwks.ts';
 import { toPrincipal, type Principal } from './principal.ts';
@@ -79,22 +79,34 @@ interface DecodedHeader {
 function decodeHeader(token: string, allowed: ReadonlySet<JwsAlgorithm>): DecodedHeader {
   const segments = token.split('.');
   if (segments.length !== 3 || !segments.every((segment) => SEGMENT.test(segment))) {
-    throw invalidTokenError('not a JWS compact serialization');
+    throw invalidTokenError('malformed', 'not a JWS compact serialization');
   }
   let raw: unknown;
   try {
     raw = decodeSegment(segments[0] ?? '');
   } catch (error) {
-    throw invalidTokenError(error);
+    throw invalidTokenError('malformed', error);
   }
   const header = Header.safeParse(raw);
-  if (!header.success) throw invalidTokenError('header is not an object with alg');
+  if (!header.success) throw invalidTokenError('malformed', 'header is not an object with alg');
   // RFC 7515 §4.1.11: a recipient that does not understand a listed extension must reject the
   // token, and this one understands none.
-  if (Object.hasOwn(header.data, 'crit')) throw invalidTokenError('crit header present');
+  if (Object.hasOwn(header.data, 'crit')) throw invalidTokenError('crit_header');
   const { alg, kid } = header.data;
-  if (!isJwsAlgorithm(alg) || !allowed.has(alg)) throw invalidTokenError('algorithm not allowed');
+  if (!isJwsAlgorithm(alg) || !allowed.has(alg)) throw invalidTokenError('algorithm_not_allowed');
   return { algorithm: alg, kid };
+}
+
+/** jsonwebtoken's refusal as a reason (its classes, then its stable messages). */
+function reasonOf(error: unknown): AuthFailureReason {
+  if (error instanceof jwt.TokenExpiredError)
+    return error.message === 'maxAge exceeded' ? 'too_old' : 'expired';
+  if (error instanceof jwt.NotBeforeError) return 'not_yet_valid';
+  if (!(error instanceof jwt.JsonWebTokenError)) return 'malformed';
+  if (error.message === 'invalid signature') return 'bad_signature';
+  if (error.message.startsWith('jwt issuer invalid')) return 'wrong_issuer';
+  if (error.message.startsWith('jwt audience invalid')) return 'wrong_audience';
+  return 'malformed';
 }
 
 function isSignatureMismatch(error: unknown): boolean {
@@ -173,7 +185,9 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
         if (failure === undefined || isSignatureMismatch(failure)) failure = error;
       }
     }
-    throw invalidTokenError(failure ?? 'no key fits the token');
+    throw failure === undefined
+      ? invalidTokenError('no_key')
+      : invalidTokenError(reasonOf(failure), failure);
   };
 
   const cacheSize = options.verifiedCacheSize ?? 10_000;
@@ -216,12 +230,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       // jsonwebtoken checks exp, nbf, iss and aud when present; presence and types are checked here
       // (it lets a token without exp live forever, and passes string and array payloads through).
       const claims = Claims.safeParse(payload);
-      if (!claims.success) throw invalidTokenError('required claims missing or mistyped');
+      if (!claims.success) throw invalidTokenError('claims', 'required claims missing or mistyped');
       if (maxTokenAgeS !== undefined) {
         const { iat } = claims.data;
         // A future iat would stretch the maximum age.
         if (iat === undefined || iat > nowS + clockToleranceS) {
-          throw invalidTokenError('iat missing or in the future');
+          throw invalidTokenError('too_old', 'iat missing or in the future');
         }
       }
       const principal = toPrincipal(claims.data, options.principalClaim, options.scopeClaim);

@@ -35,12 +35,13 @@ function toScopes(value: unknown): ReadonlySet<string> {
   if (Array.isArray(value)) {
     const scopes = new Set<string>();
     for (const item of value) {
-      if (typeof item !== 'string') throw invalidTokenError('scope claim holds a non-string');
+      if (typeof item !== 'string')
+        throw invalidTokenError('claims', 'scope claim holds a non-string');
       if (item !== '') scopes.add(item);
     }
     return scopes;
   }
-  throw invalidTokenError('scope claim is neither a string nor an array');
+  throw invalidTokenError('claims', 'scope claim is neither a string nor an array');
 }
 
 /** The caller a verified payload names. Throws 401 when the principal claim is unusable. */
@@ -50,6 +51,7 @@ export function toPrincipal(
   scopeClaim: string,
 ): Principal {
   const id = claim(payload, principalClaim);
-  if (typeof id !== 'string' || id === '') throw invalidTokenError('principal claim missing');
+  if (typeof id !== 'string' || id === '')
+    throw invalidTokenError('claims', 'principal claim missing');
   return { id, scopes: toScopes(claim(payload, scopeClaim)) };
 }

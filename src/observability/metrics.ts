@@ -101,6 +101,12 @@ export function createMetrics() {
       labelNames: ['write'] as const,
       registers,
     }),
+    authFailures: new Counter({
+      name: 'gateway_auth_failures_total',
+      help: 'Bearer tokens refused, by reason (callers see one 401 whatever the reason)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     webhookVerifications: new Counter({
       name: 'gateway_webhook_verifications_total',
       help: 'Webhook verifications by source and result (ok, or the failure reason)',

@@ -106,4 +106,22 @@ describe('records endpoint: who may write', () => {
       200,
     );
   });
+
+  it('counts refused tokens by reason while every caller gets the same 401', async () => {
+    const count = async (reason: string): Promise<number> =>
+      (await gw.metrics.authFailures.get()).values.find((v) => v.labels.reason === reason)?.value ??
+      0;
+    const expiredBefore = await count('expired');
+    const audienceBefore = await count('wrong_audience');
+    const expired = jwt.sign({ ...claims(), exp: Math.floor(Date.now() / 1000) - 60 }, gw.secret);
+    const elsewhere = jwt.sign({ ...claims(), aud: 'someone-else' }, gw.secret);
+    const answers = [await postWith(`Bearer ${expired}`), await postWith(`Bearer ${elsewhere}`)];
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [401, 401],
+    );
+    assert.equal(answers[0]?.text, answers[1]?.text);
+    assert.equal(await count('expired'), expiredBefore + 1);
+    assert.equal(await count('wrong_audience'), audienceBefore + 1);
+  });
 });
