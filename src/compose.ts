@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import { AuthError } from './auth/auth-errors.ts';
+import { CodedError, InvariantError } from './errors/coded-error.ts';
 import { createJwtVerifier, type TokenVerifier } from './auth/jwt-verifier.ts';
 import { mintToken } from './auth/mint-token.ts';
 import type { Config, JwtAlgorithm, StreamConfig } from './config/types.ts';
@@ -71,12 +72,14 @@ export interface DevInfo {
 }
 
 /** Redis is set up so that it can lose acknowledged data (production refuses to start). */
-export class StartupRefusedError extends Error {
+export class StartupRefusedError extends CodedError<'ERR_STARTUP_REFUSED'> {
   readonly reasons: readonly string[];
 
   constructor(reasons: readonly string[]) {
-    super(`refusing to start:\n${reasons.map((r) => `  - ${r}`).join('\n')}`);
-    this.name = 'StartupRefusedError';
+    super(
+      'ERR_STARTUP_REFUSED',
+      `refusing to start:\n${reasons.map((r) => `  - ${r}`).join('\n')}`,
+    );
     this.reasons = reasons;
   }
 }
@@ -107,7 +110,7 @@ function webhookSources(
     const stream = streams.get(source.stream);
     // loadConfig has checked that every source names a configured stream.
     if (stream === undefined)
-      throw new Error(`webhook source ${name}: unknown stream ${source.stream}`);
+      throw new InvariantError(`webhook source ${name}: unknown stream ${source.stream}`);
     sources.set(name, { name, config: source, verifier: createWebhookVerifier(source), stream });
   }
   return sources;
@@ -240,7 +243,7 @@ async function composeDis(
     // Dev only: the emulator is loaded on demand so production never imports it.
     const { createEmulator, DEV_CREDENTIALS } = await import('./emulator/emulator.ts');
     const credentials = DEV_CREDENTIALS[0];
-    if (credentials === undefined) throw new Error('the emulator has no dev credentials');
+    if (credentials === undefined) throw new InvariantError('the emulator has no dev credentials');
     const emulator = await createEmulator({
       streams: Object.values(config.streams).map((s) => ({
         name: s.disStream,

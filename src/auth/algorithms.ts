@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors/coded-error.ts';
 import type { KeyObject } from 'node:crypto';
 
 // The JWS algorithms the gateway can verify, and which keys each one may be checked with. Matching the
@@ -45,16 +46,16 @@ export function toAllowList(configured: readonly string[]): ReadonlySet<JwsAlgor
   const allowed = new Set<JwsAlgorithm>();
   for (const name of configured) {
     if (name.trim().toLowerCase() === 'none') {
-      throw new Error('JWT algorithm "none" is never accepted');
+      throw new InvalidOptionError('JWT algorithm "none" is never accepted');
     }
     if (!isJwsAlgorithm(name)) {
-      throw new Error(
+      throw new InvalidOptionError(
         `unsupported JWT algorithm "${name}" (use one of ${JWS_ALGORITHMS.join(', ')})`,
       );
     }
     allowed.add(name);
   }
-  if (allowed.size === 0) throw new Error('the JWT algorithm allow-list is empty');
+  if (allowed.size === 0) throw new InvalidOptionError('the JWT algorithm allow-list is empty');
   return allowed;
 }
 

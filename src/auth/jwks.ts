@@ -1,3 +1,4 @@
+import { CodedError, InvalidOptionError } from '../errors/coded-error.ts';
 import { createPublicKey } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
@@ -61,9 +62,9 @@ async function readCapped(body: AsyncIterable<unknown>, limit: number): Promise<
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
-    if (!Buffer.isBuffer(chunk)) throw new Error('JWKS body is not bytes');
+    if (!Buffer.isBuffer(chunk)) throw new CodedError('ERR_JWKS_FETCH', 'JWKS body is not bytes');
     size += chunk.length;
-    if (size > limit) throw new Error(`JWKS document over ${limit} bytes`);
+    if (size > limit) throw new CodedError('ERR_JWKS_FETCH', `JWKS document over ${limit} bytes`);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -77,7 +78,7 @@ interface Snapshot {
 export function createJwksKeySource(options: JwksKeySourceOptions): JwksKeySource {
   const url = new URL(options.url);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new Error('the JWKS URL must be http(s)');
+    throw new InvalidOptionError('the JWKS URL must be http(s)');
   }
   const closing = new AbortController();
   let snapshot: Snapshot | undefined;
@@ -93,7 +94,7 @@ export function createJwksKeySource(options: JwksKeySourceOptions): JwksKeySourc
     });
     if (statusCode !== 200) {
       await body.dump();
-      throw new Error(`JWKS endpoint answered ${statusCode}`);
+      throw new CodedError('ERR_JWKS_FETCH', `JWKS endpoint answered ${statusCode}`);
     }
     let text: string;
     try {

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors/coded-error.ts';
 import jwt from 'jsonwebtoken';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
@@ -115,7 +116,7 @@ function isSignatureMismatch(error: unknown): boolean {
 
 function nonEmpty(values: readonly string[], what: string): [string, ...string[]] {
   const [first, ...rest] = values;
-  if (first === undefined) throw new Error(`JWT ${what} list is empty`);
+  if (first === undefined) throw new InvalidOptionError(`JWT ${what} list is empty`);
   return [first, ...rest];
 }
 
@@ -125,10 +126,10 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   const audience = nonEmpty(options.audience, 'audience');
   const { clockToleranceS, maxTokenAgeS } = options;
   if (!(clockToleranceS >= 0 && clockToleranceS <= 60)) {
-    throw new Error('JWT clock tolerance must be between 0 and 60 s');
+    throw new InvalidOptionError('JWT clock tolerance must be between 0 and 60 s');
   }
   if (maxTokenAgeS !== undefined && !(maxTokenAgeS > 0)) {
-    throw new Error('JWT max token age must be positive');
+    throw new InvalidOptionError('JWT max token age must be positive');
   }
   const maxTokenBytes = options.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES;
   const staticKeys = buildStaticKeys(options);
@@ -145,7 +146,9 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
           onError: options.onJwksError,
         });
   if (staticKeys.size === 0 && jwks === undefined) {
-    throw new Error('no JWT verification keys configured (secrets, public keys or a JWKS URL)');
+    throw new InvalidOptionError(
+      'no JWT verification keys configured (secrets, public keys or a JWKS URL)',
+    );
   }
   // jsonwebtoken wants a mutable array per call; one per algorithm, built once.
   const algorithmLists = new Map<JwsAlgorithm, JwsAlgorithm[]>(

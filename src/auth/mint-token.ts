@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors/coded-error.ts';
 import jwt from 'jsonwebtoken';
 import { toSecretKey } from './static-keys.ts';
 
@@ -18,13 +19,14 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 /** An HS token the gateway's own verifier accepts: for dev mode, the CLI and tests. */
 export function mintToken(options: MintTokenOptions): string {
   if (!Number.isInteger(options.lifetimeS) || options.lifetimeS <= 0) {
-    throw new Error('token lifetime must be a positive whole number of seconds');
+    throw new InvalidOptionError('token lifetime must be a positive whole number of seconds');
   }
   for (const scope of options.scopes) {
     // A space would silently split one scope into two once joined.
-    if (!SCOPE_TOKEN.test(scope)) throw new Error(`invalid scope ${JSON.stringify(scope)}`);
+    if (!SCOPE_TOKEN.test(scope))
+      throw new InvalidOptionError(`invalid scope ${JSON.stringify(scope)}`);
   }
-  if (options.subject === '') throw new Error('token subject must not be empty');
+  if (options.subject === '') throw new InvalidOptionError('token subject must not be empty');
   const iat = Math.floor(options.now / 1000);
   return jwt.sign(
     {

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors/coded-error.ts';
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { JWS_ALGORITHMS, keyFitsAlgorithm, type JwsAlgorithm } from './algorithms.ts';
 
@@ -27,7 +28,7 @@ export const MIN_SECRET_BYTES = 32;
 export function toSecretKey(secret: string): KeyObject {
   const bytes = Buffer.from(secret, 'utf8');
   if (bytes.length < MIN_SECRET_BYTES) {
-    throw new Error(`a JWT HMAC secret must be at least ${MIN_SECRET_BYTES} bytes`);
+    throw new InvalidOptionError(`a JWT HMAC secret must be at least ${MIN_SECRET_BYTES} bytes`);
   }
   return createSecretKey(bytes);
 }
@@ -78,7 +79,8 @@ export function buildStaticKeys(options: {
   for (const { kid, pem } of options.publicKeys ?? []) {
     // createPublicKey would happily derive a public key from a private one; a private key in the
     // verifier's config is a mistake worth stopping at startup.
-    if (pem.includes('PRIVATE KEY')) throw new Error('JWT public keys must not be private keys');
+    if (pem.includes('PRIVATE KEY'))
+      throw new InvalidOptionError('JWT public keys must not be private keys');
     keys.push({ kid, key: createPublicKey(pem), algorithm: undefined });
   }
   return buildKeyIndex(keys);

@@ -1,3 +1,5 @@
+import { CodedError } from '../errors/coded-error.ts';
+
 // Typed failures at the DIS edge. Each has a stable `code`; the original error stays in `cause`.
 
 export type DisErrorCode =
@@ -22,14 +24,12 @@ export interface DisErrorOptions {
   readonly possiblyProcessed?: boolean;
 }
 
-export class DisError extends Error {
-  readonly code: DisErrorCode;
+export class DisError extends CodedError<DisErrorCode> {
   readonly possiblyProcessed: boolean;
 
   constructor(code: DisErrorCode, message: string, options: DisErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code, message, { cause: options.cause });
     this.name = 'DisError';
-    this.code = code;
     this.possiblyProcessed = options.possiblyProcessed ?? false;
   }
 }

@@ -1,4 +1,5 @@
 import { ERROR_CATALOG, problemType, type ErrorCode } from './catalog.ts';
+import { CodedError } from './coded-error.ts';
 import type { ProblemBody } from './problem-body.ts';
 
 export interface AppErrorOptions {
@@ -11,20 +12,15 @@ export interface AppErrorOptions {
   readonly extensions?: Readonly<Record<string, unknown>> | undefined;
 }
 
-export class AppError extends Error {
-  readonly code: ErrorCode;
+export class AppError extends CodedError<ErrorCode> {
   readonly status: number;
   readonly detail: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
   readonly extensions: Readonly<Record<string, unknown>>;
 
   constructor(code: ErrorCode, options: AppErrorOptions = {}) {
-    super(
-      options.detail ?? ERROR_CATALOG[code].title,
-      options.cause === undefined ? undefined : { cause: options.cause },
-    );
+    super(code, options.detail ?? ERROR_CATALOG[code].title, { cause: options.cause });
     this.name = 'AppError';
-    this.code = code;
     this.status = ERROR_CATALOG[code].status;
     this.detail = options.detail;
     this.headers = options.headers ?? {};

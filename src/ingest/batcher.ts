@@ -1,3 +1,4 @@
+import { CodedError } from '../errors/coded-error.ts';
 import type { DisClient, PutRecordsOutcome, RecordVerdict } from '../dis/client.ts';
 import { base64RawLength } from '../dis/chunk.ts';
 import type { PutRecordsRequestEntry } from '../dis/wire.ts';
@@ -23,12 +24,11 @@ export interface BatcherOptions {
 }
 
 /** The queue of a DIS stream is full: the caller should answer 503 with Retry-After. */
-export class BatcherOverloadedError extends Error {
+export class BatcherOverloadedError extends CodedError<'ERR_INGEST_OVERLOADED'> {
   readonly retryAfterMs: number;
 
   constructor(retryAfterMs: number) {
-    super('too many records are waiting for DIS');
-    this.name = 'BatcherOverloadedError';
+    super('ERR_INGEST_OVERLOADED', 'too many records are waiting for DIS');
     this.retryAfterMs = retryAfterMs;
   }
 }

@@ -1,3 +1,4 @@
+import { CodedError } from '../errors/coded-error.ts';
 import { z } from 'zod';
 import { AppError } from '../errors/app-error.ts';
 import type { RedisClient } from '../redis/connect.ts';
@@ -143,9 +144,10 @@ async function checkGroup(
   );
   const [allowed, limitedBy, retryAfterMs] = reply;
   if (allowed === undefined || limitedBy === undefined || retryAfterMs === undefined) {
-    throw new Error('rate limit script answered too little');
+    throw new CodedError('ERR_REDIS_BAD_REPLY', 'rate limit script answered too little');
   }
-  if (reply.length !== 3 + 2 * group.length) throw new Error('rate limit script answer mismatch');
+  if (reply.length !== 3 + 2 * group.length)
+    throw new CodedError('ERR_REDIS_BAD_REPLY', 'rate limit script answer mismatch');
   const states: (BucketState | undefined)[] = buckets.map(() => undefined);
   group.forEach((_, i) => {
     states[from + i] = { remaining: reply[3 + 2 * i] ?? 0, resetMs: reply[4 + 2 * i] ?? 0 };

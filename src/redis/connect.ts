@@ -1,3 +1,4 @@
+import { CodedError } from '../errors/coded-error.ts';
 import { Cluster, Redis } from 'ioredis';
 
 export type RedisClient = Redis | Cluster;
@@ -138,7 +139,7 @@ export async function whenReady(client: RedisClient, timeoutMs: number): Promise
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       client.off('ready', onReady);
-      reject(new Error(`Redis not ready within ${timeoutMs} ms`));
+      reject(new CodedError('ERR_REDIS_NOT_READY', `Redis not ready within ${timeoutMs} ms`));
     }, timeoutMs);
     const onReady = (): void => {
       clearTimeout(timer);

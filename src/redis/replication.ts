@@ -1,3 +1,4 @@
+import { CodedError } from '../errors/coded-error.ts';
 import { Cluster } from 'ioredis';
 import type { RedisClient } from './connect.ts';
 import { keySlot } from './key-slot.ts';
@@ -40,21 +41,25 @@ const AUTO_RECHECK_MS = 10_000;
  * Too many acknowledged writes wait for their node already (its replicas are slow or gone): this
  * one was refused before it was sent, so it certainly wrote nothing.
  */
-export class ReplicationBacklogError extends Error {
+export class ReplicationBacklogError extends CodedError<'ERR_REDIS_REPLICATION_BACKLOG'> {
   constructor() {
-    super('too many writes are waiting for Redis replicas to confirm them; not sent');
-    this.name = 'ReplicationBacklogError';
+    super(
+      'ERR_REDIS_REPLICATION_BACKLOG',
+      'too many writes are waiting for Redis replicas to confirm them; not sent',
+    );
   }
 }
 
 /** Fewer replicas than required confirmed the write in time. The write is on the primary. */
-export class ReplicationTimeoutError extends Error {
+export class ReplicationTimeoutError extends CodedError<'ERR_REDIS_REPLICATION_TIMEOUT'> {
   readonly acked: number;
   readonly required: number;
 
   constructor(acked: number, required: number) {
-    super(`${acked} of ${required} required Redis replicas confirmed the write in time`);
-    this.name = 'ReplicationTimeoutError';
+    super(
+      'ERR_REDIS_REPLICATION_TIMEOUT',
+      `${acked} of ${required} required Redis replicas confirmed the write in time`,
+    );
     this.acked = acked;
     this.required = required;
   }
@@ -103,7 +108,8 @@ function connectedReplicas(info: string): number {
 async function readCensus(redis: RedisClient): Promise<ReplicaCensus> {
   if (redis instanceof Cluster) {
     const masters = redis.nodes('master');
-    if (masters.length === 0) throw new Error('the Cluster client knows no master yet');
+    if (masters.length === 0)
+      throw new CodedError('ERR_REDIS_NOT_READY', 'the Cluster client knows no master yet');
     const primaries = await Promise.all(
       masters.map(async (node) => ({
         address: `${node.options.host ?? '?'}:${String(node.options.port ?? '?')}`,
@@ -234,7 +240,7 @@ export function createReplicaAcks(
     batch.forEach((item, i) => {
       const result = results?.[i];
       if (result === undefined || waited === undefined) {
-        item.reject(new Error('the Redis pipeline was aborted'));
+        item.reject(new CodedError('ERR_REDIS_ABORTED', 'the Redis pipeline was aborted'));
       } else if (result[0] !== null) {
         // A redirected write was not executed: it may go again to the slot's new owner.
         if (isRedirection(result[0]) && item.redirections < MAX_REDIRECTIONS) {

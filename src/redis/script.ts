@@ -1,3 +1,4 @@
+import { InvariantError } from '../errors/coded-error.ts';
 import type { RedisClient } from './connect.ts';
 
 export interface ScriptDefinition {
@@ -24,7 +25,8 @@ export function defineScript(redis: RedisClient, definition: ScriptDefinition): 
   }
   return async (keys, args) => {
     const command: unknown = Reflect.get(redis, definition.name);
-    if (typeof command !== 'function') throw new Error(`${definition.name} is not defined`);
+    if (typeof command !== 'function')
+      throw new InvariantError(`${definition.name} is not defined`);
     const reply: unknown = await Reflect.apply(command, redis, [keys.length, ...keys, ...args]);
     return reply;
   };

@@ -1,3 +1,4 @@
+import { InvariantError } from '../../errors/coded-error.ts';
 import type { NextFunction, Request, Response } from 'express';
 import type { TokenVerifier } from '../../auth/jwt-verifier.ts';
 import type { Principal } from '../../auth/principal.ts';
@@ -19,6 +20,7 @@ export function authenticate(verifier: TokenVerifier) {
 /** The principal an earlier `authenticate` found (a route wired without it is a bug: 500). */
 export function principalOf(res: Response): Principal {
   const { principal } = res.locals;
-  if (principal === undefined) throw new Error('authenticate() did not run before this handler');
+  if (principal === undefined)
+    throw new InvariantError('authenticate() did not run before this handler');
   return principal;
 }

@@ -1,3 +1,4 @@
+import { InvariantError } from '../../errors/coded-error.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
@@ -29,7 +30,9 @@ export function securityHeaders() {
   });
   // A helmet that answered later, or failed, could not be captured like this.
   if (!finished.done || finished.error !== undefined) {
-    throw new Error('helmet did not set its headers synchronously', { cause: finished.error });
+    throw new InvariantError('helmet did not set its headers synchronously', {
+      cause: finished.error,
+    });
   }
   const toRemove = [...removed];
 

@@ -1,3 +1,4 @@
+import { InvariantError } from '../../errors/coded-error.ts';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { TokenVerifier } from '../../auth/jwt-verifier.ts';
 import { authorizeStream } from '../../auth/principal.ts';
@@ -76,7 +77,8 @@ function streamParam(req: Request): string {
 
 function streamOf(res: Response): RecordsStream {
   const { stream } = res.locals;
-  if (stream === undefined) throw new Error('authorizeWrite() did not run before this handler');
+  if (stream === undefined)
+    throw new InvariantError('authorizeWrite() did not run before this handler');
   return stream;
 }
 

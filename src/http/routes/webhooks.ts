@@ -1,3 +1,4 @@
+import { InvariantError } from '../../errors/coded-error.ts';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { WebhookSourceConfig } from '../../config/types.ts';
 import { AppError } from '../../errors/app-error.ts';
@@ -131,7 +132,8 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
 
   async function acceptDelivery(req: Request, res: Response): Promise<void> {
     const source = res.locals.webhookSource;
-    if (source === undefined) throw new Error('findSource() did not run before this handler');
+    if (source === undefined)
+      throw new InvariantError('findSource() did not run before this handler');
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const receivedAt = options.now();
     const verification = source.verifier.verify({ headers: req.headersDistinct, body }, receivedAt);
