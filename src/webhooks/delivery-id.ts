@@ -1,5 +1,5 @@
-import { parseJsonPointer } from '../http/parse/json-pointer.ts';
-import { keyStringProblem } from '../http/parse/record-data.ts';
+import { keyStringProblem } from '../json/key-string.ts';
+import { parseJsonPointer } from '../json/pointer.ts';
 import { keyAtPointer } from './json-body.ts';
 import { fail } from './types.ts';
 import type { DeliveryIdResult } from './types.ts';

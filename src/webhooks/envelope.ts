@@ -1,7 +1,8 @@
 import type { WebhookProfile, WebhookSourceConfig } from '../config/types.ts';
-import { toDataBytes } from '../http/parse/record-data.ts';
+import { compactValueBytes } from '../json/compact.ts';
+import { utf8Text } from '../json/utf8.ts';
 import { pointerTokens } from './delivery-id.ts';
-import { keyAtPointer, scanJsonBody, utf8Text } from './json-body.ts';
+import { keyAtPointer, scanJsonBody } from './json-body.ts';
 import { normalizeHeaders, firstHeader } from './request-headers.ts';
 import type { WebhookRequest } from './types.ts';
 
@@ -81,7 +82,7 @@ export function buildEnvelope(input: EnvelopeInput): Buffer {
   if (json !== undefined) {
     return Buffer.concat([
       Buffer.from(`${head},"body":`, 'utf8'),
-      toDataBytes(json.text, json.root),
+      compactValueBytes(json.text, json.root),
       Buffer.from('}', 'utf8'),
     ]);
   }

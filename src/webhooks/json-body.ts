@@ -1,8 +1,8 @@
-import { resolvePointer } from '../http/parse/json-pointer.ts';
-import { scanJson } from '../http/parse/json-scanner.ts';
-import type { JsonNode } from '../http/parse/json-scanner.ts';
-import { keyStringProblem, stringValue } from '../http/parse/record-data.ts';
-import { firstInvalidUtf8Offset } from '../http/parse/utf8.ts';
+import { keyStringProblem } from '../json/key-string.ts';
+import { stringValue, type JsonNode } from '../json/node.ts';
+import { resolvePointer } from '../json/pointer.ts';
+import { scanJson } from '../json/scanner.ts';
+import { utf8Text } from '../json/utf8.ts';
 
 // Webhook bodies are read with the records endpoint's strict scanner, never JSON.parse: the
 // envelope must carry the sender's own digits, and ids and keys must come from the same value a
@@ -15,11 +15,6 @@ export const MAX_WEBHOOK_JSON_DEPTH = 512;
 export interface JsonBody {
   readonly text: string;
   readonly root: JsonNode;
-}
-
-/** The body as UTF-8 text, or undefined when it is not valid UTF-8. A BOM is kept. */
-export function utf8Text(body: Buffer): string | undefined {
-  return firstInvalidUtf8Offset(body) === -1 ? body.toString('utf8') : undefined;
 }
 
 /**

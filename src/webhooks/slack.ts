@@ -1,5 +1,5 @@
-import { resolvePointer } from '../http/parse/json-pointer.ts';
-import { stringValue } from '../http/parse/record-data.ts';
+import { stringValue } from '../json/node.ts';
+import { resolvePointer } from '../json/pointer.ts';
 import { checkDeliveryId } from './delivery-id.ts';
 import { scanJsonBody } from './json-body.ts';
 import { singleHeader } from './request-headers.ts';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseJsonPointer } from '../../src/http/parse/json-pointer.ts';
 import { parseJsonRecords } from '../../src/http/parse/records-body.ts';
 import { parseNdjsonRecords } from '../../src/http/parse/records-body.ts';
 import type { RecordsParseOptions } from '../../src/http/parse/records-body.ts';
+import { parseJsonPointer } from '../../src/json/pointer.ts';
 
 const OPTIONS: RecordsParseOptions = { maxRecords: 500, maxRecordBytes: 1024 * 1024, maxDepth: 64 };
 

@@ -2,10 +2,11 @@
 // first) so a caller can fix a whole batch at once.
 
 import { MAX_HASH_KEY, parsePartitionId } from '../../dis/wire.ts';
-import { appendPointer, MAX_ECHOED_NAME } from './json-pointer.ts';
-import type { JsonNode } from './json-scanner.ts';
+import { compactValueBytes } from '../../json/compact.ts';
+import { keyStringProblem } from '../../json/key-string.ts';
+import { stringValue, type JsonNode } from '../../json/node.ts';
+import { appendPointer, MAX_ECHOED_NAME, resolvePointer } from '../../json/pointer.ts';
 import type { ProblemList } from './problems.ts';
-import { keyStringProblem, pointerKeyOf, stringValue, toDataBytes } from './record-data.ts';
 import type { ParsedRecord, RecordsParseOptions } from './records-body.ts';
 import { decodeStrictBase64 } from './strict-base64.ts';
 
@@ -36,7 +37,7 @@ const HASH_KEY = /^(?:0|[1-9][0-9]{0,18})$/;
 
 /** A record whose only content is `data` (NDJSON lines, and the `data` member of the envelope). */
 export function dataRecord(ctx: RecordContext, data: JsonNode, pointer: string): ParsedRecord {
-  const bytes = toDataBytes(ctx.text, data);
+  const bytes = compactValueBytes(ctx.text, data);
   if (bytes.length > ctx.options.maxRecordBytes) {
     ctx.problems.add(
       pointer,
@@ -152,4 +153,22 @@ function hashKeyProblem(value: string): string | undefined {
     return `must be a decimal integer from 0 to ${MAX_HASH_KEY} without sign or leading zeros`;
   }
   return undefined;
+}
+
+/** See ParsedRecord.pointerKey. */
+function pointerKeyOf(text: string, data: JsonNode, tokens: readonly string[]): string | undefined {
+  const node = resolvePointer(data, tokens);
+  if (node === undefined) return undefined;
+  switch (node.kind) {
+    case 'string': {
+      const value = stringValue(text, node);
+      return keyStringProblem(value) === undefined ? value : undefined;
+    }
+    case 'number':
+    case 'true':
+    case 'false':
+      return text.slice(node.start, node.end);
+    default:
+      return undefined;
+  }
 }

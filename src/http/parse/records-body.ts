@@ -7,12 +7,13 @@
 // lines; each problem's detail also gives the line number.
 
 import { AppError } from '../../errors/app-error.ts';
-import { appendPointer, MAX_ECHOED_NAME, parseJsonPointer } from './json-pointer.ts';
-import { scanJson, type JsonNode } from './json-scanner.ts';
-import { isJsonWhitespace } from './json-tokens.ts';
+import type { JsonNode } from '../../json/node.ts';
+import { appendPointer, MAX_ECHOED_NAME, parseJsonPointer } from '../../json/pointer.ts';
+import { scanJson } from '../../json/scanner.ts';
+import { isJsonWhitespace } from '../../json/tokens.ts';
+import { decodeUtf8Body } from './body-text.ts';
 import { createProblemList, describePosition, singleProblem } from './problems.ts';
 import { dataRecord, parseEnvelopeRecord, type RecordContext } from './record-fields.ts';
-import { decodeUtf8Body } from './utf8.ts';
 
 export interface ParsedRecord {
   /**

@@ -1,7 +1,7 @@
-// RFC 6901 JSON pointers: building them for error reports and following them into `data` for the
-// stream's partition-key pointer.
+// RFC 6901 JSON pointers: building them for error reports and following configured ones (partition
+// keys, webhook delivery ids) into scanned values.
 
-import type { JsonNode } from './json-scanner.ts';
+import type { JsonNode } from './node.ts';
 
 /** Member names longer than this are not echoed in error pointers (the body is the caller's, but an
  *  answer listing 100 problems must not grow with it). */
