@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseJsonRecords } from '../../src/http/parse/records-body.ts';
-import type { RecordsParseOptions } from '../../src/http/parse/records-body.ts';
+import type { RecordsParseOptions } from '../../src/http/parse/types.ts';
 import { compactJsonBytes } from '../../src/json/compact.ts';
 import { scanJson } from '../../src/json/scanner.ts';
 import { PARSE_OPTIONS, rejection } from '../helpers/records-parse.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseJsonRecords } from '../../src/http/parse/records-body.ts';
 import { parseNdjsonRecords } from '../../src/http/parse/records-body.ts';
-import type { RecordsParseOptions } from '../../src/http/parse/records-body.ts';
+import type { RecordsParseOptions } from '../../src/http/parse/types.ts';
 import { parseJsonPointer } from '../../src/json/pointer.ts';
 
 const OPTIONS: RecordsParseOptions = { maxRecords: 500, maxRecordBytes: 1024 * 1024, maxDepth: 64 };

@@ -7,8 +7,8 @@ import { keyStringProblem } from '../../json/key-string.ts';
 import { stringValue, type JsonNode } from '../../json/node.ts';
 import { appendPointer, MAX_ECHOED_NAME, resolvePointer } from '../../json/pointer.ts';
 import type { ProblemList } from './problems.ts';
-import type { ParsedRecord, RecordsParseOptions } from './records-body.ts';
 import { decodeStrictBase64 } from './strict-base64.ts';
+import type { ParsedRecord, RecordsParseOptions } from './types.ts';
 
 export interface RecordContext {
   readonly text: string;

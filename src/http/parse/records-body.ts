@@ -14,41 +14,7 @@ import { isJsonWhitespace } from '../../json/tokens.ts';
 import { decodeUtf8Body } from './body-text.ts';
 import { createProblemList, describePosition, singleProblem } from './problems.ts';
 import { dataRecord, parseEnvelopeRecord, type RecordContext } from './record-fields.ts';
-
-export interface ParsedRecord {
-  /**
-   * The exact bytes to write to DIS: for `data`, the UTF-8 of the caller's JSON text of that value,
-   * compacted (whitespace outside strings removed; numbers, escapes and member order as sent); for
-   * `data_base64`, the decoded bytes.
-   */
-  readonly data: Buffer;
-  /** The caller's correlation id, echoed back in the verdict. */
-  readonly id?: string;
-  readonly partitionKey?: string;
-  /** As sent: `shardId-0000000003` or `3`. */
-  readonly partitionId?: string;
-  readonly explicitHashKey?: string;
-  /**
-   * Only when `partitionKeyPointer` is set and the record has none of the three keys above: the value
-   * at that pointer inside `data` (strings decoded, numbers and booleans as their JSON text); absent
-   * when missing, null, an object, an array, or a string that cannot be a partition key (empty, over
-   * 256 characters, or with a lone surrogate).
-   */
-  readonly pointerKey?: string;
-}
-
-export interface RecordsParseOptions {
-  /** More records → 413 `ERR_VALIDATION_TOO_LARGE`. */
-  readonly maxRecords: number;
-  /** Bytes of one record's data as written to DIS (≤ 1 MiB); more → 413 with its pointer. */
-  readonly maxRecordBytes: number;
-  /** Container nesting limit over the whole document (the JSON envelope counts 3 levels). */
-  readonly maxDepth: number;
-  /** RFC 6901 pointer into `data` used for `pointerKey`. */
-  readonly partitionKeyPointer?: string;
-  /** When known, `partition_id` must be below it. */
-  readonly partitions?: number;
-}
+import type { ParsedRecord, RecordsParseOptions } from './types.ts';
 
 /** Body object, `records` array, record object: members below are `data` content. */
 const ENVELOPE_DEPTH = 3;
