@@ -27,6 +27,7 @@ import type { IdempotencyStore } from './idempotency/types.ts';
 import { createDisSink } from './ingest/dis-sink.ts';
 import { createBatcher } from './ingest/batcher.ts';
 import { createIngest, type RecordSink } from './ingest/ingest.ts';
+import { toJsonPointer } from './json/pointer.ts';
 import { createMemoryRateLimiter } from './ratelimit/memory-limiter.ts';
 import { createRateLimitPolicy } from './ratelimit/policy.ts';
 import { createRedisRateLimiter } from './ratelimit/redis-limiter.ts';
@@ -101,7 +102,14 @@ function webhookSources(
     // loadConfig has checked that every source names a configured stream.
     if (stream === undefined)
       throw new Error(`webhook source ${name}: unknown stream ${source.stream}`);
-    sources.set(name, { name, config: source, verifier: createWebhookVerifier(source), stream });
+    const partitionKeyPointer = toJsonPointer(source.partitionKeyPointer, 'partition_key_pointer');
+    sources.set(name, {
+      name,
+      config: source,
+      verifier: createWebhookVerifier(source),
+      stream,
+      partitionKeyPointer,
+    });
   }
   return sources;
 }
@@ -193,7 +201,7 @@ function recordsStreams(
         disStream: s.disStream,
         streamId: s.streamId,
         partitions: s.partitions,
-        partitionKeyPointer: s.partitionKeyPointer,
+        partitionKeyPointer: toJsonPointer(s.partitionKeyPointer, 'partition_key_pointer'),
       },
     ]),
   );

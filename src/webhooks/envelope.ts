@@ -1,7 +1,7 @@
 import type { WebhookProfile, WebhookSourceConfig } from '../config/types.ts';
 import { compactValueBytes } from '../json/compact.ts';
+import type { JsonPointer } from '../json/pointer.ts';
 import { utf8Text } from '../json/utf8.ts';
-import { pointerTokens } from './delivery-id.ts';
 import { keyAtPointer, scanJsonBody } from './json-body.ts';
 import { normalizeHeaders, firstHeader } from './request-headers.ts';
 import type { WebhookRequest } from './types.ts';
@@ -94,19 +94,16 @@ export function buildEnvelope(input: EnvelopeInput): Buffer {
 }
 
 /**
- * The DIS partition key of a delivery's envelope: the value at the source's `partitionKeyPointer`
- * in the JSON body (a string, or a number as sent) when there is a usable one, else the delivery id
- * (so retries of one delivery land in one partition).
+ * The DIS partition key of a delivery's envelope: the value at the source's partition-key pointer
+ * (parsed at startup) in the JSON body (a string, or a number as sent) when there is a usable one,
+ * else the delivery id (so retries of one delivery land in one partition).
  */
 export function envelopePartitionKey(
-  source: Pick<WebhookSourceConfig, 'partitionKeyPointer'>,
+  pointer: JsonPointer | undefined,
   deliveryId: string,
   body: Buffer,
 ): string {
-  if (source.partitionKeyPointer === undefined) return deliveryId;
-  const found = keyAtPointer(
-    body,
-    pointerTokens(source.partitionKeyPointer, 'partition_key_pointer'),
-  );
+  if (pointer === undefined) return deliveryId;
+  const found = keyAtPointer(body, pointer);
   return found.kind === 'found' ? found.value : deliveryId;
 }

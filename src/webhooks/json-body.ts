@@ -1,6 +1,6 @@
 import { keyStringProblem } from '../json/key-string.ts';
 import { stringValue, type JsonNode } from '../json/node.ts';
-import { resolvePointer } from '../json/pointer.ts';
+import { resolvePointer, type JsonPointer } from '../json/pointer.ts';
 import { scanJson } from '../json/scanner.ts';
 import { utf8Text } from '../json/utf8.ts';
 
@@ -47,10 +47,10 @@ export type KeyLookup =
  * The string (decoded) or number (as sent) at a pointer, checked as DIS checks partition keys and
  * the gateway its ids: 1..256 characters, well-formed.
  */
-export function keyAtPointer(body: Buffer, tokens: readonly string[]): KeyLookup {
-  const json = scanJsonBody(body, tokens.length);
+export function keyAtPointer(body: Buffer, pointer: JsonPointer): KeyLookup {
+  const json = scanJsonBody(body, pointer.length);
   if (json === undefined) return { kind: 'absent' };
-  const node = resolvePointer(json.root, tokens);
+  const node = resolvePointer(json.root, pointer);
   if (node === undefined) return { kind: 'absent' };
   let value: string;
   if (node.kind === 'string') value = stringValue(json.text, node);

@@ -1,5 +1,6 @@
 import type { WebhookSourceConfig } from '../config/types.ts';
-import { deliveryIdAtPointer, pointerTokens } from './delivery-id.ts';
+import { toJsonPointer } from '../json/pointer.ts';
+import { deliveryIdAtPointer } from './delivery-id.ts';
 import { createGithubProfile } from './github.ts';
 import { createHmacProfile } from './hmac-profile.ts';
 import { normalizeHeaders } from './request-headers.ts';
@@ -34,10 +35,7 @@ function createProfile(source: WebhookSourceConfig): ProfileVerifier {
  */
 export function createWebhookVerifier(source: WebhookSourceConfig): WebhookVerifier {
   const profile = createProfile(source);
-  const pointer =
-    source.deliveryIdPointer === undefined
-      ? undefined
-      : pointerTokens(source.deliveryIdPointer, 'delivery_id_pointer');
+  const pointer = toJsonPointer(source.deliveryIdPointer, 'delivery_id_pointer');
   return {
     verify(request, nowMs) {
       const headers = normalizeHeaders(request.headers);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { it } from 'node:test';
 import { parseJsonRecords } from '../../src/http/parse/records-body.ts';
+import { toJsonPointer } from '../../src/json/pointer.ts';
 
 function eventsBody(indent: number | undefined): Buffer {
   const records = Array.from({ length: 50 }, (_, n) => ({
@@ -36,7 +37,7 @@ it('parses a 50-record body of ~300-byte events 10,000 times and reports µs per
     maxRecords: 500,
     maxRecordBytes: 1024 * 1024,
     maxDepth: 64,
-    partitionKeyPointer: '/user_id',
+    partitionKeyPointer: toJsonPointer('/user_id', 'partitionKeyPointer'),
   };
   for (const [layout, indent] of [
     ['compact', undefined],

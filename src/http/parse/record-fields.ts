@@ -6,6 +6,7 @@ import { compactValueBytes } from '../../json/compact.ts';
 import { keyStringProblem } from '../../json/key-string.ts';
 import { stringValue, type JsonNode } from '../../json/node.ts';
 import { appendPointer, MAX_ECHOED_NAME, resolvePointer } from '../../json/pointer.ts';
+import type { JsonPointer } from '../../json/pointer.ts';
 import type { ProblemList } from './problems.ts';
 import { decodeStrictBase64 } from './strict-base64.ts';
 import type { ParsedRecord, RecordsParseOptions } from './types.ts';
@@ -13,8 +14,6 @@ import type { ParsedRecord, RecordsParseOptions } from './types.ts';
 export interface RecordContext {
   readonly text: string;
   readonly options: RecordsParseOptions;
-  /** Parsed `partitionKeyPointer`, when configured. */
-  readonly pointerTokens: readonly string[] | undefined;
   readonly problems: ProblemList;
 }
 
@@ -45,8 +44,9 @@ export function dataRecord(ctx: RecordContext, data: JsonNode, pointer: string):
       true,
     );
   }
+  const keyPointer = ctx.options.partitionKeyPointer;
   const pointerKey =
-    ctx.pointerTokens === undefined ? undefined : pointerKeyOf(ctx.text, data, ctx.pointerTokens);
+    keyPointer === undefined ? undefined : pointerKeyOf(ctx.text, data, keyPointer);
   return pointerKey === undefined ? { data: bytes } : { data: bytes, pointerKey };
 }
 
@@ -156,8 +156,8 @@ function hashKeyProblem(value: string): string | undefined {
 }
 
 /** See ParsedRecord.pointerKey. */
-function pointerKeyOf(text: string, data: JsonNode, tokens: readonly string[]): string | undefined {
-  const node = resolvePointer(data, tokens);
+function pointerKeyOf(text: string, data: JsonNode, pointer: JsonPointer): string | undefined {
+  const node = resolvePointer(data, pointer);
   if (node === undefined) return undefined;
   switch (node.kind) {
     case 'string': {

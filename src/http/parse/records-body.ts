@@ -8,7 +8,7 @@
 
 import { AppError } from '../../errors/app-error.ts';
 import type { JsonNode } from '../../json/node.ts';
-import { appendPointer, MAX_ECHOED_NAME, parseJsonPointer } from '../../json/pointer.ts';
+import { appendPointer, MAX_ECHOED_NAME } from '../../json/pointer.ts';
 import { scanJson } from '../../json/scanner.ts';
 import { isJsonWhitespace } from '../../json/tokens.ts';
 import { decodeUtf8Body } from './body-text.ts';
@@ -26,10 +26,9 @@ const ENVELOPE_DEPTH = 3;
  */
 export function parseJsonRecords(body: Buffer, options: RecordsParseOptions): ParsedRecord[] {
   const text = decodeUtf8Body(body);
-  const pointerTokens = pointerTokensOf(options);
   const scanned = scanJson(text, 0, text.length, {
     maxDepth: options.maxDepth,
-    materializeDepth: ENVELOPE_DEPTH + (pointerTokens?.length ?? 0),
+    materializeDepth: ENVELOPE_DEPTH + (options.partitionKeyPointer?.length ?? 0),
   });
   if (!scanned.ok) {
     const { failure } = scanned;
@@ -49,7 +48,7 @@ export function parseJsonRecords(body: Buffer, options: RecordsParseOptions): Pa
       true,
     );
   }
-  const ctx: RecordContext = { text, options, pointerTokens, problems: createProblemList() };
+  const ctx: RecordContext = { text, options, problems: createProblemList() };
   const records: ParsedRecord[] = [];
   items.forEach((item, index) => {
     const record = parseEnvelopeRecord(ctx, item, `/records/${index}`);
@@ -92,10 +91,12 @@ function envelopeRecords(root: JsonNode): readonly JsonNode[] {
  */
 export function parseNdjsonRecords(body: Buffer, options: RecordsParseOptions): ParsedRecord[] {
   const text = decodeUtf8Body(body);
-  const pointerTokens = pointerTokensOf(options);
-  const limits = { maxDepth: options.maxDepth, materializeDepth: pointerTokens?.length ?? 0 };
+  const limits = {
+    maxDepth: options.maxDepth,
+    materializeDepth: options.partitionKeyPointer?.length ?? 0,
+  };
   const malformed = createProblemList();
-  const ctx: RecordContext = { text, options, pointerTokens, problems: createProblemList() };
+  const ctx: RecordContext = { text, options, problems: createProblemList() };
   const records: ParsedRecord[] = [];
   let index = 0;
   let line = 0;
@@ -137,14 +138,4 @@ export function parseNdjsonRecords(body: Buffer, options: RecordsParseOptions): 
 function isBlank(text: string, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (!isJsonWhitespace(text.charCodeAt(i))) return false;
   return true;
-}
-
-/** Reference tokens of the configured partition-key pointer; config validation must have vetted it. */
-function pointerTokensOf(options: RecordsParseOptions): readonly string[] | undefined {
-  if (options.partitionKeyPointer === undefined) return undefined;
-  const tokens = parseJsonPointer(options.partitionKeyPointer);
-  if (tokens === undefined) {
-    throw new TypeError('partitionKeyPointer is not an RFC 6901 JSON pointer');
-  }
-  return tokens;
 }

@@ -1,6 +1,8 @@
 // What the records parser takes and gives, on their own so that the body parser and the per-record
 // checks can share them without importing each other.
 
+import type { JsonPointer } from '../../json/pointer.ts';
+
 export interface ParsedRecord {
   /**
    * The exact bytes to write to DIS: for `data`, the UTF-8 of the caller's JSON text of that value,
@@ -30,8 +32,8 @@ export interface RecordsParseOptions {
   readonly maxRecordBytes: number;
   /** Container nesting limit over the whole document (the JSON envelope counts 3 levels). */
   readonly maxDepth: number;
-  /** RFC 6901 pointer into `data` used for `pointerKey`. */
-  readonly partitionKeyPointer?: string;
+  /** Pointer into `data` used for `pointerKey`, parsed at startup (toJsonPointer). */
+  readonly partitionKeyPointer?: JsonPointer;
   /** When known, `partition_id` must be below it. */
   readonly partitions?: number;
 }

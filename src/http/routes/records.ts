@@ -6,6 +6,7 @@ import { authorizeStream, type Principal } from '../../auth/principal.ts';
 import type { PutRecordsOutcome, RecordVerdict } from '../../dis/client.ts';
 import { STREAM_NAME } from '../../dis/wire.ts';
 import { AppError } from '../../errors/app-error.ts';
+import type { JsonPointer } from '../../json/pointer.ts';
 import type { IdempotencyHandle, IdempotencyStore, StoredAnswer } from '../../idempotency/types.ts';
 import { isValidIdempotencyKey } from '../../idempotency/key.ts';
 import type { Ingest } from '../../ingest/ingest.ts';
@@ -29,7 +30,7 @@ export interface RecordsStream {
   readonly disStream: string;
   readonly streamId?: string | undefined;
   readonly partitions: number;
-  readonly partitionKeyPointer?: string | undefined;
+  readonly partitionKeyPointer?: JsonPointer | undefined;
 }
 
 export interface RecordsRouteOptions {

@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { WebhookSourceConfig } from '../../config/types.ts';
 import { AppError } from '../../errors/app-error.ts';
+import type { JsonPointer } from '../../json/pointer.ts';
 import type { Ingest } from '../../ingest/ingest.ts';
 import { waitUntil } from '../../ingest/deadline.ts';
 import { classifyOutcome, countPossiblyWritten, type OutcomeClass } from '../../ingest/outcome.ts';
@@ -24,6 +25,8 @@ export interface WebhookSource {
   readonly config: WebhookSourceConfig;
   readonly verifier: WebhookVerifier;
   readonly stream: RecordsStream;
+  /** `partitionKeyPointer` of the config, parsed at startup. */
+  readonly partitionKeyPointer: JsonPointer | undefined;
 }
 
 export interface WebhooksRouteOptions {
@@ -166,7 +169,7 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
           detail: 'The delivery does not fit in one DIS record',
         });
       }
-      partitionKey = envelopePartitionKey(source.config, deliveryId, body);
+      partitionKey = envelopePartitionKey(source.partitionKeyPointer, deliveryId, body);
     } catch (error) {
       await release();
       throw error;
