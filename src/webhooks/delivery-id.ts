@@ -1,6 +1,6 @@
 import { keyStringProblem } from '../json/key-string.ts';
 import type { JsonPointer } from '../json/pointer.ts';
-import { keyAtPointer } from './json-body.ts';
+import { keyAtPointer, type DeliveryBody } from './delivery-body.ts';
 import { fail } from './types.ts';
 import type { DeliveryIdResult } from './types.ts';
 
@@ -12,7 +12,7 @@ export function checkDeliveryId(value: string): DeliveryIdResult {
 }
 
 /** The id at a pointer into the verified JSON body; absent, or not a usable string/number: fail. */
-export function deliveryIdAtPointer(body: Buffer, pointer: JsonPointer): DeliveryIdResult {
+export function deliveryIdAtPointer(body: DeliveryBody, pointer: JsonPointer): DeliveryIdResult {
   const found = keyAtPointer(body, pointer);
   return found.kind === 'found' ? { ok: true, deliveryId: found.value } : fail('delivery-id');
 }

@@ -1,8 +1,7 @@
 import type { WebhookProfile, WebhookSourceConfig } from '../config/types.ts';
 import { compactValueBytes } from '../json/compact.ts';
 import type { JsonPointer } from '../json/pointer.ts';
-import { utf8Text } from '../json/utf8.ts';
-import { keyAtPointer, scanJsonBody } from './json-body.ts';
+import { keyAtPointer, type DeliveryBody } from './delivery-body.ts';
 import { normalizeHeaders, firstHeader } from './request-headers.ts';
 import type { WebhookRequest } from './types.ts';
 
@@ -56,7 +55,7 @@ export interface EnvelopeInput {
   readonly receivedAt: number;
   readonly headers: WebhookRequest['headers'];
   readonly headerAllowList: readonly string[];
-  readonly body: Buffer;
+  readonly body: DeliveryBody;
 }
 
 /**
@@ -77,8 +76,7 @@ export function buildEnvelope(input: EnvelopeInput): Buffer {
     `,"delivery_id":${JSON.stringify(input.deliveryId)}` +
     `,"received_at":${JSON.stringify(new Date(input.receivedAt).toISOString())}` +
     `,"headers":${JSON.stringify(Object.fromEntries(kept))}`;
-  const text = utf8Text(input.body);
-  const json = scanJsonBody(input.body, 0, text);
+  const json = input.body.json(0);
   if (json !== undefined) {
     return Buffer.concat([
       Buffer.from(`${head},"body":`, 'utf8'),
@@ -86,9 +84,10 @@ export function buildEnvelope(input: EnvelopeInput): Buffer {
       Buffer.from('}', 'utf8'),
     ]);
   }
+  const text = input.body.text();
   const tail =
     text === undefined
-      ? `,"body_base64":${JSON.stringify(input.body.toString('base64'))}}`
+      ? `,"body_base64":${JSON.stringify(input.body.bytes.toString('base64'))}}`
       : `,"body_text":${JSON.stringify(text)}}`;
   return Buffer.from(head + tail, 'utf8');
 }
@@ -101,7 +100,7 @@ export function buildEnvelope(input: EnvelopeInput): Buffer {
 export function envelopePartitionKey(
   pointer: JsonPointer | undefined,
   deliveryId: string,
-  body: Buffer,
+  body: DeliveryBody,
 ): string {
   if (pointer === undefined) return deliveryId;
   const found = keyAtPointer(body, pointer);

@@ -7,6 +7,7 @@ import { waitUntil } from '../../ingest/deadline.ts';
 import { classifyOutcome, countPossiblyWritten, type OutcomeClass } from '../../ingest/outcome.ts';
 import type { PutRecordsOutcome } from '../../dis/client.ts';
 import { SpoolAppendError, type Spool } from '../../spool/spool.ts';
+import { readDeliveryBody } from '../../webhooks/delivery-body.ts';
 import {
   buildEnvelope,
   defaultHeaderAllowList,
@@ -92,7 +93,7 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
   async function acceptDelivery(req: Request, res: Response): Promise<void> {
     const source = res.locals.webhookSource;
     if (source === undefined) throw new AppError('ERR_INTERNAL');
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const body = readDeliveryBody(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
     const receivedAt = options.now();
     const verification = source.verifier.verify({ headers: req.headersDistinct, body }, receivedAt);
     options.onVerification?.(source.name, verification.ok ? 'ok' : verification.reason);

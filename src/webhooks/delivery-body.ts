@@ -18,14 +18,41 @@ export interface JsonBody {
 }
 
 /**
- * The body as one JSON value, or undefined when it is not (valid UTF-8 and strict RFC 8259).
- * Containers are materialized down to `materializeDepth` so pointers of that length resolve.
+ * A delivery's body on its way from the route through the verifier to the envelope. The UTF-8 check
+ * and the JSON scan run on first use, so never before the signature holds, and once: the delivery
+ * id, the envelope and its partition key all reuse them.
  */
-export function scanJsonBody(
-  body: Buffer,
-  materializeDepth: number,
-  text: string | undefined = utf8Text(body),
-): JsonBody | undefined {
+export interface DeliveryBody {
+  /** The exact bytes received, which signatures are computed over. */
+  readonly bytes: Buffer;
+  /** The body as text when it is valid UTF-8 (a byte order mark kept), else undefined. */
+  text(): string | undefined;
+  /**
+   * The body as one JSON value (valid UTF-8 and strict RFC 8259), else undefined. Containers are
+   * materialized `depth` levels down so pointers that long resolve; asking deeper than the first
+   * call did scans again, which is why the verifier asks first, for all that the source will need.
+   */
+  json(depth: number): JsonBody | undefined;
+}
+
+export function readDeliveryBody(bytes: Buffer): DeliveryBody {
+  let decoded: { readonly text: string | undefined } | undefined;
+  let scanned: { readonly depth: number; readonly json: JsonBody | undefined } | undefined;
+  const text = (): string | undefined => (decoded ??= { text: utf8Text(bytes) }).text;
+  return {
+    bytes,
+    text,
+    json(depth) {
+      // A body that is not JSON is not JSON at any depth.
+      if (scanned === undefined || (scanned.json !== undefined && scanned.depth < depth)) {
+        scanned = { depth, json: scanText(text(), depth) };
+      }
+      return scanned.json;
+    },
+  };
+}
+
+function scanText(text: string | undefined, materializeDepth: number): JsonBody | undefined {
   if (text === undefined) return undefined;
   // RFC 8259 §8.1 lets a parser ignore a leading byte order mark.
   const from = text.startsWith('\uFEFF') ? 1 : 0;
@@ -47,8 +74,8 @@ export type KeyLookup =
  * The string (decoded) or number (as sent) at a pointer, checked as DIS checks partition keys and
  * the gateway its ids: 1..256 characters, well-formed.
  */
-export function keyAtPointer(body: Buffer, pointer: JsonPointer): KeyLookup {
-  const json = scanJsonBody(body, pointer.length);
+export function keyAtPointer(body: DeliveryBody, pointer: JsonPointer): KeyLookup {
+  const json = body.json(pointer.length);
   if (json === undefined) return { kind: 'absent' };
   const node = resolvePointer(json.root, pointer);
   if (node === undefined) return { kind: 'absent' };
