@@ -4,9 +4,9 @@ import { resolvePointer, type JsonPointer } from '../json/pointer.ts';
 import { scanJson } from '../json/scanner.ts';
 import { utf8Text } from '../json/utf8.ts';
 
-// Webhook bodies are read with the records endpoint's strict scanner, never JSON.parse: the
-// envelope must carry the sender's own digits, and ids and keys must come from the same value a
-// strict reader sees (duplicate member names: the last one wins, as with JSON.parse).
+// Webhook bodies are read with json/'s strict scanner (the records endpoint's too), never
+// JSON.parse: the envelope must carry the sender's own digits, and ids and keys must come from the
+// same value a strict reader sees (duplicate member names: the last one wins, as with JSON.parse).
 
 /** Deeper bodies are still forwarded, as text (`body_text`). The scanner is iterative; the bound
  *  protects consumers that parse the envelope recursively. */
