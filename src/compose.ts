@@ -29,6 +29,7 @@ import type { IdempotencyStore } from './idempotency/types.ts';
 import { createDisSink } from './ingest/dis-sink.ts';
 import { createBatcher } from './ingest/batcher.ts';
 import { createIngest, type RecordSink } from './ingest/ingest.ts';
+import { toJsonPointer } from './json/pointer.ts';
 import { createAcceptDelivery } from './ingest/accept-delivery.ts';
 import { createAcceptRecords } from './ingest/accept-records.ts';
 import { createHandOff } from './ingest/hand-off.ts';
@@ -111,7 +112,14 @@ function webhookSources(
     // loadConfig has checked that every source names a configured stream.
     if (stream === undefined)
       throw new InvariantError(`webhook source ${name}: unknown stream ${source.stream}`);
-    sources.set(name, { name, config: source, verifier: createWebhookVerifier(source), stream });
+    const partitionKeyPointer = toJsonPointer(source.partitionKeyPointer, 'partition_key_pointer');
+    sources.set(name, {
+      name,
+      config: source,
+      verifier: createWebhookVerifier(source),
+      stream,
+      partitionKeyPointer,
+    });
   }
   return sources;
 }
@@ -203,7 +211,7 @@ function recordsStreams(
         disStream: s.disStream,
         streamId: s.streamId,
         partitions: s.partitions,
-        partitionKeyPointer: s.partitionKeyPointer,
+        partitionKeyPointer: toJsonPointer(s.partitionKeyPointer, 'partition_key_pointer'),
       },
     ]),
   );

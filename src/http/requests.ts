@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PLAIN_ID, SHARD_ID, STREAM_NAME } from '../dis/wire.ts';
 import { IDEMPOTENCY_KEY, MAX_IDEMPOTENCY_KEY_LENGTH } from '../idempotency/key.ts';
-import { MAX_KEY_CHARS } from './parse/record-data.ts';
+import { MAX_KEY_CHARS } from '../json/key-string.ts';
 import { HASH_KEY } from './parse/record-fields.ts';
 
 // What the OpenAPI document says a request may hold. The records parser is hand-written (it keeps

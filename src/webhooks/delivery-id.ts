@@ -1,6 +1,6 @@
-import { parseJsonPointer } from '../http/parse/json-pointer.ts';
-import { keyStringProblem } from '../http/parse/record-data.ts';
-import { keyAtPointer } from './json-body.ts';
+import { keyStringProblem } from '../json/key-string.ts';
+import type { JsonPointer } from '../json/pointer.ts';
+import { keyAtPointer, type DeliveryBody } from './delivery-body.ts';
 import { fail } from './types.ts';
 import type { DeliveryIdResult } from './types.ts';
 
@@ -12,14 +12,7 @@ export function checkDeliveryId(value: string): DeliveryIdResult {
 }
 
 /** The id at a pointer into the verified JSON body; absent, or not a usable string/number: fail. */
-export function deliveryIdAtPointer(body: Buffer, tokens: readonly string[]): DeliveryIdResult {
-  const found = keyAtPointer(body, tokens);
+export function deliveryIdAtPointer(body: DeliveryBody, pointer: JsonPointer): DeliveryIdResult {
+  const found = keyAtPointer(body, pointer);
   return found.kind === 'found' ? { ok: true, deliveryId: found.value } : fail('delivery-id');
-}
-
-/** Tokens of a configured pointer; config validated it, so a bad one is a startup bug. */
-export function pointerTokens(pointer: string, what: string): readonly string[] {
-  const tokens = parseJsonPointer(pointer);
-  if (tokens === undefined) throw new Error(`${what} is not an RFC 6901 JSON pointer`);
-  return tokens;
 }

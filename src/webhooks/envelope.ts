@@ -1,7 +1,7 @@
 import type { WebhookProfile, WebhookSourceConfig } from '../config/types.ts';
-import { toDataBytes } from '../http/parse/record-data.ts';
-import { pointerTokens } from './delivery-id.ts';
-import { keyAtPointer, scanJsonBody, utf8Text } from './json-body.ts';
+import { compactValueBytes } from '../json/compact.ts';
+import type { JsonPointer } from '../json/pointer.ts';
+import { keyAtPointer, type DeliveryBody } from './delivery-body.ts';
 import { normalizeHeaders, firstHeader } from './request-headers.ts';
 import type { WebhookRequest } from './types.ts';
 
@@ -55,7 +55,7 @@ export interface EnvelopeInput {
   readonly receivedAt: number;
   readonly headers: WebhookRequest['headers'];
   readonly headerAllowList: readonly string[];
-  readonly body: Buffer;
+  readonly body: DeliveryBody;
 }
 
 /**
@@ -76,36 +76,33 @@ export function buildEnvelope(input: EnvelopeInput): Buffer {
     `,"delivery_id":${JSON.stringify(input.deliveryId)}` +
     `,"received_at":${JSON.stringify(new Date(input.receivedAt).toISOString())}` +
     `,"headers":${JSON.stringify(Object.fromEntries(kept))}`;
-  const text = utf8Text(input.body);
-  const json = scanJsonBody(input.body, 0, text);
+  const json = input.body.json(0);
   if (json !== undefined) {
     return Buffer.concat([
       Buffer.from(`${head},"body":`, 'utf8'),
-      toDataBytes(json.text, json.root),
+      compactValueBytes(json.text, json.root),
       Buffer.from('}', 'utf8'),
     ]);
   }
+  const text = input.body.text();
   const tail =
     text === undefined
-      ? `,"body_base64":${JSON.stringify(input.body.toString('base64'))}}`
+      ? `,"body_base64":${JSON.stringify(input.body.bytes.toString('base64'))}}`
       : `,"body_text":${JSON.stringify(text)}}`;
   return Buffer.from(head + tail, 'utf8');
 }
 
 /**
- * The DIS partition key of a delivery's envelope: the value at the source's `partitionKeyPointer`
- * in the JSON body (a string, or a number as sent) when there is a usable one, else the delivery id
- * (so retries of one delivery land in one partition).
+ * The DIS partition key of a delivery's envelope: the value at the source's partition-key pointer
+ * (parsed at startup) in the JSON body (a string, or a number as sent) when there is a usable one,
+ * else the delivery id (so retries of one delivery land in one partition).
  */
 export function envelopePartitionKey(
-  source: Pick<WebhookSourceConfig, 'partitionKeyPointer'>,
+  pointer: JsonPointer | undefined,
   deliveryId: string,
-  body: Buffer,
+  body: DeliveryBody,
 ): string {
-  if (source.partitionKeyPointer === undefined) return deliveryId;
-  const found = keyAtPointer(
-    body,
-    pointerTokens(source.partitionKeyPointer, 'partition_key_pointer'),
-  );
+  if (pointer === undefined) return deliveryId;
+  const found = keyAtPointer(body, pointer);
   return found.kind === 'found' ? found.value : deliveryId;
 }

@@ -18,13 +18,14 @@ export function createGithubProfile(options: {
 }): ProfileVerifier {
   const keys = toKeys(options.secrets, textKey);
   return {
+    jsonDepth: 0,
     check(headers, body) {
       const signature = singleHeader(headers, GITHUB_SIGNATURE_HEADER);
       if (!signature.ok) return signature;
       if (!signature.value.startsWith(PREFIX)) return fail('malformed');
       const candidate = decodeSignature(signature.value.slice(PREFIX.length), 'hex');
       if (candidate === undefined) return fail('malformed');
-      if (!anyDigestMatches(hmacDigests('sha256', keys, [body]), [candidate])) {
+      if (!anyDigestMatches(hmacDigests('sha256', keys, [body.bytes]), [candidate])) {
         return fail('signature');
       }
       return {

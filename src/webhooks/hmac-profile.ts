@@ -69,6 +69,7 @@ export function createHmacProfile(options: {
   const prefix = hmac.prefix ?? '';
   const template = parseSignedContentTemplate(hmac.signedContent, timestampHeader !== undefined);
   return {
+    jsonDepth: 0,
     check(headers, body, nowS) {
       const signature = singleHeader(headers, signatureHeader);
       if (!signature.ok) return signature;
@@ -85,7 +86,7 @@ export function createHmacProfile(options: {
         timestampText = header.value;
         timestamp = time.timestamp;
       }
-      const content = fillTemplate(template, timestampText, body);
+      const content = fillTemplate(template, timestampText, body.bytes);
       if (!anyDigestMatches(hmacDigests(hmac.algorithm, keys, content), [candidate])) {
         return fail('signature');
       }

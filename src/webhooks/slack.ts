@@ -1,7 +1,7 @@
-import { resolvePointer } from '../http/parse/json-pointer.ts';
-import { stringValue } from '../http/parse/record-data.ts';
+import { stringValue } from '../json/node.ts';
+import { resolvePointer, type JsonPointer } from '../json/pointer.ts';
+import type { DeliveryBody } from './delivery-body.ts';
 import { checkDeliveryId } from './delivery-id.ts';
-import { scanJsonBody } from './json-body.ts';
 import { singleHeader } from './request-headers.ts';
 import { textKey, toKeys } from './secrets.ts';
 import { anyDigestMatches, contentHash, decodeSignature, hmacDigests } from './signature-match.ts';
@@ -22,9 +22,11 @@ export function slackContent(timestamp: string, body: Buffer): SignedContent {
   return ['v0:', timestamp, ':', body];
 }
 
-function slackDeliveryId(body: Buffer, content: SignedContent): DeliveryIdResult {
-  const json = scanJsonBody(body, 1);
-  const node = json === undefined ? undefined : resolvePointer(json.root, ['event_id']);
+const EVENT_ID: JsonPointer = ['event_id'];
+
+function slackDeliveryId(body: DeliveryBody, content: SignedContent): DeliveryIdResult {
+  const json = body.json(EVENT_ID.length);
+  const node = json === undefined ? undefined : resolvePointer(json.root, EVENT_ID);
   if (json === undefined || node?.kind !== 'string') {
     return { ok: true, deliveryId: contentHash(content) };
   }
@@ -37,6 +39,7 @@ export function createSlackProfile(options: {
 }): ProfileVerifier {
   const keys = toKeys(options.secrets, textKey);
   return {
+    jsonDepth: EVENT_ID.length,
     check(headers, body, nowS) {
       const signature = singleHeader(headers, SLACK_SIGNATURE_HEADER);
       if (!signature.ok) return signature;
@@ -47,7 +50,7 @@ export function createSlackProfile(options: {
       if (candidate === undefined) return fail('malformed');
       const time = checkTimestamp(timestamp.value, nowS, options.toleranceS);
       if (!time.ok) return time;
-      const content = slackContent(timestamp.value, body);
+      const content = slackContent(timestamp.value, body.bytes);
       if (!anyDigestMatches(hmacDigests('sha256', keys, content), [candidate])) {
         return fail('signature');
       }

@@ -35,6 +35,7 @@ export function createStandardWebhooksProfile(options: {
 }): ProfileVerifier {
   const keys = toKeys(options.secrets, standardWebhooksKey);
   return {
+    jsonDepth: 0,
     check(headers, body, nowS) {
       const id = singleHeader(headers, 'webhook-id');
       if (!id.ok) return id;
@@ -50,7 +51,7 @@ export function createStandardWebhooksProfile(options: {
       const expected = hmacDigests(
         'sha256',
         keys,
-        standardWebhooksContent(id.value, timestamp.value, body),
+        standardWebhooksContent(id.value, timestamp.value, body.bytes),
       );
       if (!anyDigestMatches(expected, v1Signatures(signature.value))) return fail('signature');
       return { ok: true, timestamp: time.timestamp, deliveryId: () => checkDeliveryId(id.value) };

@@ -1,3 +1,4 @@
+import type { JsonPointer } from '../json/pointer.ts';
 import { deliveryIdAtPointer } from './delivery-id.ts';
 import { singleHeader } from './request-headers.ts';
 import { textKey, toKeys } from './secrets.ts';
@@ -12,7 +13,7 @@ import type { ProfileVerifier } from './types.ts';
 // here the tolerance applies both ways.
 
 export const STRIPE_SIGNATURE_HEADER = 'stripe-signature';
-const EVENT_ID = ['id'];
+const EVENT_ID: JsonPointer = ['id'];
 
 export function stripeContent(timestamp: string, body: Buffer): SignedContent {
   return [timestamp, '.', body];
@@ -47,6 +48,7 @@ export function createStripeProfile(options: {
 }): ProfileVerifier {
   const keys = toKeys(options.secrets, textKey);
   return {
+    jsonDepth: EVENT_ID.length,
     check(headers, body, nowS) {
       const signature = singleHeader(headers, STRIPE_SIGNATURE_HEADER);
       if (!signature.ok) return signature;
@@ -55,7 +57,7 @@ export function createStripeProfile(options: {
       const time = checkTimestamp(parsed.timestamp, nowS, options.toleranceS);
       if (!time.ok) return time;
       const candidates = parsed.v1.flatMap((hex) => decodeSignature(hex, 'hex') ?? []);
-      const expected = hmacDigests('sha256', keys, stripeContent(parsed.timestamp, body));
+      const expected = hmacDigests('sha256', keys, stripeContent(parsed.timestamp, body.bytes));
       if (!anyDigestMatches(expected, candidates)) return fail('signature');
       return {
         ok: true,

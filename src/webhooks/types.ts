@@ -1,8 +1,11 @@
+import type { DeliveryBody } from './delivery-body.ts';
+
 /** A request as the route hands it over: the exact raw bytes and every header (all values). */
 export interface WebhookRequest {
   /** Names lowercased (Node's `headersDistinct`); other casings are tolerated. */
   readonly headers: Readonly<Record<string, readonly string[] | undefined>>;
-  readonly body: Buffer;
+  /** Read (UTF-8, JSON) at most once, after the signature holds; the envelope reuses the reading. */
+  readonly body: DeliveryBody;
 }
 
 export type VerificationFailureReason =
@@ -46,7 +49,9 @@ export type ProfileCheck =
 export type NormalizedHeaders = ReadonlyMap<string, readonly string[]>;
 
 export interface ProfileVerifier {
-  check(headers: NormalizedHeaders, body: Buffer, nowS: number): ProfileCheck;
+  /** How many levels into a JSON body the profile's own delivery-id rule reads (0: none). */
+  readonly jsonDepth: number;
+  check(headers: NormalizedHeaders, body: DeliveryBody, nowS: number): ProfileCheck;
 }
 
 const FAILURES: Readonly<Record<VerificationFailureReason, VerificationFailure>> = {

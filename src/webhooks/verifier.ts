@@ -1,5 +1,6 @@
 import type { WebhookSourceConfig } from '../config/types.ts';
-import { deliveryIdAtPointer, pointerTokens } from './delivery-id.ts';
+import { toJsonPointer } from '../json/pointer.ts';
+import { deliveryIdAtPointer } from './delivery-id.ts';
 import { createGithubProfile } from './github.ts';
 import { createHmacProfile } from './hmac-profile.ts';
 import { normalizeHeaders } from './request-headers.ts';
@@ -30,19 +31,26 @@ function createProfile(source: WebhookSourceConfig): ProfileVerifier {
  * secret or profile setting. `deliveryIdPointer`, when configured, replaces the profile's own id
  * rule (header, Stripe's `id`, Slack's `event_id`, content hash) for every profile, hmac included:
  * the id is then the string or number at that pointer in the verified body, and a body without
- * one fails with 'delivery-id'. `verify` never throws: every failure is a value.
+ * one fails with 'delivery-id'. Once the signature holds, `verify` reads the body (UTF-8, one JSON
+ * scan deep enough for the id and the source's `partitionKeyPointer`), and the envelope reuses that
+ * reading. `verify` never throws: every failure is a value.
  */
 export function createWebhookVerifier(source: WebhookSourceConfig): WebhookVerifier {
   const profile = createProfile(source);
-  const pointer =
-    source.deliveryIdPointer === undefined
-      ? undefined
-      : pointerTokens(source.deliveryIdPointer, 'delivery_id_pointer');
+  const pointer = toJsonPointer(source.deliveryIdPointer, 'delivery_id_pointer');
+  const partitionKeyPointer = toJsonPointer(source.partitionKeyPointer, 'partition_key_pointer');
+  // Deep enough for the id and for the envelope's partition key, so that nothing scans it again.
+  const readDepth = Math.max(
+    pointer === undefined ? profile.jsonDepth : pointer.length,
+    partitionKeyPointer?.length ?? 0,
+  );
   return {
     verify(request, nowMs) {
       const headers = normalizeHeaders(request.headers);
       const checked = profile.check(headers, request.body, Math.floor(nowMs / 1000));
       if (!checked.ok) return checked;
+      // Not before: an unsigned request must cost no scan.
+      request.body.json(readDepth);
       const id =
         pointer === undefined ? checked.deliveryId() : deliveryIdAtPointer(request.body, pointer);
       if (!id.ok) return id;

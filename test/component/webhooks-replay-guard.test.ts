@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { closeRedis, createRedis, whenReady } from '../../src/redis/connect.ts';
 import type { RedisClient } from '../../src/redis/connect.ts';
+import { readDeliveryBody } from '../../src/webhooks/delivery-body.ts';
 import {
   createMemoryReplayGuard,
   createRedisReplayGuard,
@@ -224,7 +225,7 @@ describe('Redis replay guard', () => {
     });
     const request = {
       headers: Object.fromEntries(Object.entries(vector.headers).map(([k, v]) => [k, [v]])),
-      body: Buffer.from(vector.payload),
+      body: readDeliveryBody(Buffer.from(vector.payload)),
     };
     const verdicts: string[] = [];
     for (const nowS of [vector.now, vector.now + 10]) {

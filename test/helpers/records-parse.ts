@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { AppError } from '../../src/errors/app-error.ts';
-import type { RecordsParseOptions } from '../../src/http/parse/records-body.ts';
+import type { RecordsParseOptions } from '../../src/http/parse/types.ts';
 
 // Shared by the records-body parser tests: default limits, and the AppError a synchronous call throws.
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AppError } from '../../src/errors/app-error.ts';
 import { parseJsonRecords } from '../../src/http/parse/records-body.ts';
-import type { RecordsParseOptions } from '../../src/http/parse/records-body.ts';
+import type { RecordsParseOptions } from '../../src/http/parse/types.ts';
 import { PARSE_OPTIONS, rejection } from '../helpers/records-parse.ts';
 
 const OPTIONS = PARSE_OPTIONS;

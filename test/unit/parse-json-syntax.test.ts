@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseJsonRecords } from '../../src/http/parse/records-body.ts';
-import { scanJson } from '../../src/http/parse/json-scanner.ts';
-import { compactJsonBytes } from '../../src/http/parse/record-data.ts';
-import type { RecordsParseOptions } from '../../src/http/parse/records-body.ts';
+import type { RecordsParseOptions } from '../../src/http/parse/types.ts';
+import { compactJsonBytes } from '../../src/json/compact.ts';
+import { scanJson } from '../../src/json/scanner.ts';
 import { PARSE_OPTIONS, rejection } from '../helpers/records-parse.ts';
 
 const OPTIONS = PARSE_OPTIONS;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseNdjsonRecords } from '../../src/http/parse/records-body.ts';
-import type { RecordsParseOptions } from '../../src/http/parse/records-body.ts';
+import type { RecordsParseOptions } from '../../src/http/parse/types.ts';
 import { PARSE_OPTIONS, rejection } from '../helpers/records-parse.ts';
 
 const OPTIONS = PARSE_OPTIONS;

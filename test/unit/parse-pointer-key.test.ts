@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseJsonPointer } from '../../src/http/parse/json-pointer.ts';
 import { parseJsonRecords } from '../../src/http/parse/records-body.ts';
 import { parseNdjsonRecords } from '../../src/http/parse/records-body.ts';
-import type { RecordsParseOptions } from '../../src/http/parse/records-body.ts';
+import type { RecordsParseOptions } from '../../src/http/parse/types.ts';
+import { parseJsonPointer, toJsonPointer } from '../../src/json/pointer.ts';
 
 const OPTIONS: RecordsParseOptions = { maxRecords: 500, maxRecordBytes: 1024 * 1024, maxDepth: 64 };
 
 function pointerKeyOf(data: string, partitionKeyPointer: string): string | undefined {
   const body = Buffer.from(`{"records":[{"data":${data}}]}`);
-  const [record] = parseJsonRecords(body, { ...OPTIONS, partitionKeyPointer });
+  const [record] = parseJsonRecords(body, {
+    ...OPTIONS,
+    partitionKeyPointer: toJsonPointer(partitionKeyPointer, 'partitionKeyPointer'),
+  });
   assert.ok(record !== undefined);
   return record.pointerKey;
 }
@@ -61,7 +64,10 @@ describe('partition key from the stream pointer into data', () => {
       '{"records":[{"data":{"u":"a"},"partition_key":"k"},{"data":{"u":"b"},"partition_id":"0"},' +
         '{"data":{"u":"c"},"explicit_hash_key":"5"},{"data":{"u":"d"}},{"data_base64":"AA=="}]}',
     );
-    const records = parseJsonRecords(body, { ...OPTIONS, partitionKeyPointer: '/u' });
+    const records = parseJsonRecords(body, {
+      ...OPTIONS,
+      partitionKeyPointer: toJsonPointer('/u', 'partitionKeyPointer'),
+    });
     assert.deepEqual(
       records.map((r) => r.pointerKey),
       [undefined, undefined, undefined, 'd', undefined],
@@ -71,7 +77,10 @@ describe('partition key from the stream pointer into data', () => {
 
   it('works for NDJSON lines', () => {
     const body = Buffer.from('{"u":{"id":42}}\n{"u":{"id":"x"}}\n{"u":{}}\n');
-    const records = parseNdjsonRecords(body, { ...OPTIONS, partitionKeyPointer: '/u/id' });
+    const records = parseNdjsonRecords(body, {
+      ...OPTIONS,
+      partitionKeyPointer: toJsonPointer('/u/id', 'partitionKeyPointer'),
+    });
     assert.deepEqual(
       records.map((r) => r.pointerKey),
       ['42', 'x', undefined],
@@ -86,7 +95,7 @@ describe('partition key from the stream pointer into data', () => {
       () =>
         parseJsonRecords(Buffer.from('{"records":[{"data":1}]}'), {
           ...OPTIONS,
-          partitionKeyPointer: 'x',
+          partitionKeyPointer: toJsonPointer('x', 'partitionKeyPointer'),
         }),
       TypeError,
     );

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { HmacProfileConfig, WebhookSourceConfig } from '../../src/config/types.ts';
+import { readDeliveryBody } from '../../src/webhooks/delivery-body.ts';
 import { signHmac } from '../../src/webhooks/sign.ts';
 import type { WebhookRequest } from '../../src/webhooks/types.ts';
 import { createWebhookVerifier } from '../../src/webhooks/verifier.ts';
@@ -32,7 +33,7 @@ function delivery(headers: Readonly<Record<string, string>>, body: string = BODY
     headers: Object.fromEntries(
       Object.entries(headers).map(([name, value]) => [name.toLowerCase(), [value]]),
     ),
-    body: Buffer.from(body, 'utf8'),
+    body: readDeliveryBody(Buffer.from(body, 'utf8')),
   };
 }
 

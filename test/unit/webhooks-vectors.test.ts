@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { loadConfig } from '../../src/config/load-config.ts';
 import type { WebhookSourceConfig } from '../../src/config/types.ts';
+import { readDeliveryBody } from '../../src/webhooks/delivery-body.ts';
 import { createMemoryReplayGuard, replayTtlS } from '../../src/webhooks/replay-guard.ts';
 import { signGithub, signSlack, signStandardWebhook, signStripe } from '../../src/webhooks/sign.ts';
 import { createWebhookVerifier } from '../../src/webhooks/verifier.ts';
@@ -89,7 +90,7 @@ function source(profile: WebhookSourceConfig['profile'], secret: string): Webhoo
 function request(headers: Readonly<Record<string, string>>, payload: string): WebhookRequest {
   return {
     headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
-    body: Buffer.from(payload, 'utf8'),
+    body: readDeliveryBody(Buffer.from(payload, 'utf8')),
   };
 }
 

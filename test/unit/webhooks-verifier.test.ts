@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { WebhookSourceConfig } from '../../src/config/types.ts';
+import { readDeliveryBody } from '../../src/webhooks/delivery-body.ts';
 import {
   signGithub,
   signSlack,
@@ -46,7 +47,7 @@ function delivery(
         typeof value === 'string' ? [value] : value,
       ]),
     ),
-    body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
+    body: readDeliveryBody(typeof body === 'string' ? Buffer.from(body, 'utf8') : body),
   };
 }
 

@@ -2,18 +2,18 @@
 // first) so a caller can fix a whole batch at once.
 
 import { MAX_HASH_KEY, parsePartitionId } from '../../dis/wire.ts';
-import { appendPointer, MAX_ECHOED_NAME } from './json-pointer.ts';
-import type { JsonNode } from './json-scanner.ts';
+import { compactValueBytes } from '../../json/compact.ts';
+import { keyStringProblem } from '../../json/key-string.ts';
+import { stringValue, type JsonNode } from '../../json/node.ts';
+import { appendPointer, MAX_ECHOED_NAME, resolvePointer } from '../../json/pointer.ts';
+import type { JsonPointer } from '../../json/pointer.ts';
 import type { ProblemList } from './problems.ts';
-import { keyStringProblem, pointerKeyOf, stringValue, toDataBytes } from './record-data.ts';
-import type { ParsedRecord, RecordsParseOptions } from './records-body.ts';
 import { decodeStrictBase64 } from './strict-base64.ts';
+import type { ParsedRecord, RecordsParseOptions } from './types.ts';
 
 export interface RecordContext {
   readonly text: string;
   readonly options: RecordsParseOptions;
-  /** Parsed `partitionKeyPointer`, when configured. */
-  readonly pointerTokens: readonly string[] | undefined;
   readonly problems: ProblemList;
 }
 
@@ -37,7 +37,7 @@ export const HASH_KEY = /^(?:0|[1-9][0-9]{0,18})$/;
 
 /** A record whose only content is `data` (NDJSON lines, and the `data` member of the envelope). */
 export function dataRecord(ctx: RecordContext, data: JsonNode, pointer: string): ParsedRecord {
-  const bytes = toDataBytes(ctx.text, data);
+  const bytes = compactValueBytes(ctx.text, data);
   if (bytes.length > ctx.options.maxRecordBytes) {
     ctx.problems.add(
       pointer,
@@ -45,8 +45,9 @@ export function dataRecord(ctx: RecordContext, data: JsonNode, pointer: string):
       true,
     );
   }
+  const keyPointer = ctx.options.partitionKeyPointer;
   const pointerKey =
-    ctx.pointerTokens === undefined ? undefined : pointerKeyOf(ctx.text, data, ctx.pointerTokens);
+    keyPointer === undefined ? undefined : pointerKeyOf(ctx.text, data, keyPointer);
   return pointerKey === undefined ? { data: bytes } : { data: bytes, pointerKey };
 }
 
@@ -153,4 +154,22 @@ function hashKeyProblem(value: string): string | undefined {
     return `must be a decimal integer from 0 to ${MAX_HASH_KEY} without sign or leading zeros`;
   }
   return undefined;
+}
+
+/** See ParsedRecord.pointerKey. */
+function pointerKeyOf(text: string, data: JsonNode, pointer: JsonPointer): string | undefined {
+  const node = resolvePointer(data, pointer);
+  if (node === undefined) return undefined;
+  switch (node.kind) {
+    case 'string': {
+      const value = stringValue(text, node);
+      return keyStringProblem(value) === undefined ? value : undefined;
+    }
+    case 'number':
+    case 'true':
+    case 'false':
+      return text.slice(node.start, node.end);
+    default:
+      return undefined;
+  }
 }

@@ -7,47 +7,14 @@
 // lines; each problem's detail also gives the line number.
 
 import { AppError } from '../../errors/app-error.ts';
-import { appendPointer, MAX_ECHOED_NAME, parseJsonPointer } from './json-pointer.ts';
-import { scanJson, type JsonNode } from './json-scanner.ts';
-import { isJsonWhitespace } from './json-tokens.ts';
+import type { JsonNode } from '../../json/node.ts';
+import { appendPointer, MAX_ECHOED_NAME } from '../../json/pointer.ts';
+import { scanJson } from '../../json/scanner.ts';
+import { isJsonWhitespace } from '../../json/tokens.ts';
+import { decodeUtf8Body } from './body-text.ts';
 import { createProblemList, describePosition, singleProblem } from './problems.ts';
 import { dataRecord, parseEnvelopeRecord, type RecordContext } from './record-fields.ts';
-import { decodeUtf8Body } from './utf8.ts';
-
-export interface ParsedRecord {
-  /**
-   * The exact bytes to write to DIS: for `data`, the UTF-8 of the caller's JSON text of that value,
-   * compacted (whitespace outside strings removed; numbers, escapes and member order as sent); for
-   * `data_base64`, the decoded bytes.
-   */
-  readonly data: Buffer;
-  /** The caller's correlation id, echoed back in the verdict. */
-  readonly id?: string;
-  readonly partitionKey?: string;
-  /** As sent: `shardId-0000000003` or `3`. */
-  readonly partitionId?: string;
-  readonly explicitHashKey?: string;
-  /**
-   * Only when `partitionKeyPointer` is set and the record has none of the three keys above: the value
-   * at that pointer inside `data` (strings decoded, numbers and booleans as their JSON text); absent
-   * when missing, null, an object, an array, or a string that cannot be a partition key (empty, over
-   * 256 characters, or with a lone surrogate).
-   */
-  readonly pointerKey?: string;
-}
-
-export interface RecordsParseOptions {
-  /** More records → 413 `ERR_VALIDATION_TOO_LARGE`. */
-  readonly maxRecords: number;
-  /** Bytes of one record's data as written to DIS (≤ 1 MiB); more → 413 with its pointer. */
-  readonly maxRecordBytes: number;
-  /** Container nesting limit over the whole document (the JSON envelope counts 3 levels). */
-  readonly maxDepth: number;
-  /** RFC 6901 pointer into `data` used for `pointerKey`. */
-  readonly partitionKeyPointer?: string;
-  /** When known, `partition_id` must be below it. */
-  readonly partitions?: number;
-}
+import type { ParsedRecord, RecordsParseOptions } from './types.ts';
 
 /** Body object, `records` array, record object: members below are `data` content. */
 const ENVELOPE_DEPTH = 3;
@@ -59,10 +26,9 @@ const ENVELOPE_DEPTH = 3;
  */
 export function parseJsonRecords(body: Buffer, options: RecordsParseOptions): ParsedRecord[] {
   const text = decodeUtf8Body(body);
-  const pointerTokens = pointerTokensOf(options);
   const scanned = scanJson(text, 0, text.length, {
     maxDepth: options.maxDepth,
-    materializeDepth: ENVELOPE_DEPTH + (pointerTokens?.length ?? 0),
+    materializeDepth: ENVELOPE_DEPTH + (options.partitionKeyPointer?.length ?? 0),
   });
   if (!scanned.ok) {
     const { failure } = scanned;
@@ -82,7 +48,7 @@ export function parseJsonRecords(body: Buffer, options: RecordsParseOptions): Pa
       true,
     );
   }
-  const ctx: RecordContext = { text, options, pointerTokens, problems: createProblemList() };
+  const ctx: RecordContext = { text, options, problems: createProblemList() };
   const records: ParsedRecord[] = [];
   items.forEach((item, index) => {
     const record = parseEnvelopeRecord(ctx, item, `/records/${index}`);
@@ -125,10 +91,12 @@ function envelopeRecords(root: JsonNode): readonly JsonNode[] {
  */
 export function parseNdjsonRecords(body: Buffer, options: RecordsParseOptions): ParsedRecord[] {
   const text = decodeUtf8Body(body);
-  const pointerTokens = pointerTokensOf(options);
-  const limits = { maxDepth: options.maxDepth, materializeDepth: pointerTokens?.length ?? 0 };
+  const limits = {
+    maxDepth: options.maxDepth,
+    materializeDepth: options.partitionKeyPointer?.length ?? 0,
+  };
   const malformed = createProblemList();
-  const ctx: RecordContext = { text, options, pointerTokens, problems: createProblemList() };
+  const ctx: RecordContext = { text, options, problems: createProblemList() };
   const records: ParsedRecord[] = [];
   let index = 0;
   let line = 0;
@@ -170,14 +138,4 @@ export function parseNdjsonRecords(body: Buffer, options: RecordsParseOptions): 
 function isBlank(text: string, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (!isJsonWhitespace(text.charCodeAt(i))) return false;
   return true;
-}
-
-/** Reference tokens of the configured partition-key pointer; config validation must have vetted it. */
-function pointerTokensOf(options: RecordsParseOptions): readonly string[] | undefined {
-  if (options.partitionKeyPointer === undefined) return undefined;
-  const tokens = parseJsonPointer(options.partitionKeyPointer);
-  if (tokens === undefined) {
-    throw new TypeError('partitionKeyPointer is not an RFC 6901 JSON pointer');
-  }
-  return tokens;
 }

@@ -7,6 +7,7 @@ import { AppError } from '../../errors/app-error.ts';
 import type { StoredAnswer } from '../../idempotency/types.ts';
 import type { AcceptRecords } from '../../ingest/accept-records.ts';
 import type { IngestRecord } from '../../ingest/records.ts';
+import type { JsonPointer } from '../../json/pointer.ts';
 import type { RateLimiter } from '../../ratelimit/types.ts';
 import { authenticate, principalOf } from '../middleware/authenticate.ts';
 import { idempotencyKey } from '../middleware/idempotency.ts';
@@ -23,7 +24,7 @@ export interface RecordsStream {
   readonly disStream: string;
   readonly streamId?: string | undefined;
   readonly partitions: number;
-  readonly partitionKeyPointer?: string | undefined;
+  readonly partitionKeyPointer?: JsonPointer | undefined;
 }
 
 export interface RecordsRouteOptions {

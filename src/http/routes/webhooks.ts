@@ -4,6 +4,8 @@ import type { WebhookSourceConfig } from '../../config/types.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { AcceptDelivery, DeliveryResult } from '../../ingest/accept-delivery.ts';
 import type { StreamTarget } from '../../ingest/records.ts';
+import type { JsonPointer } from '../../json/pointer.ts';
+import { readDeliveryBody } from '../../webhooks/delivery-body.ts';
 import {
   buildEnvelope,
   defaultHeaderAllowList,
@@ -22,6 +24,8 @@ export interface WebhookSource {
   readonly config: WebhookSourceConfig;
   readonly verifier: WebhookVerifier;
   readonly stream: StreamTarget;
+  /** `partitionKeyPointer` of the config, parsed at startup. */
+  readonly partitionKeyPointer: JsonPointer | undefined;
 }
 
 export interface WebhooksRouteOptions {
@@ -134,7 +138,7 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
     const source = res.locals.webhookSource;
     if (source === undefined)
       throw new InvariantError('findSource() did not run before this handler');
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const body = readDeliveryBody(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
     const receivedAt = options.now();
     const verification = source.verifier.verify({ headers: req.headersDistinct, body }, receivedAt);
     options.onVerification?.(source.name, verification.ok ? 'ok' : verification.reason);
@@ -158,7 +162,10 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
       source: source.name,
       deliveryId,
       stream: source.stream,
-      record: { data, partitionKey: envelopePartitionKey(source.config, deliveryId, body) },
+      record: {
+        data,
+        partitionKey: envelopePartitionKey(source.partitionKeyPointer, deliveryId, body),
+      },
       mode: source.config.mode,
       waitMs: options.syncWaitMs,
       replayOnRedisDown: source.config.replayOnRedisDown,

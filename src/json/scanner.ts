@@ -1,9 +1,10 @@
-// A strict RFC 8259 scanner that returns spans instead of values. The records endpoint must hand DIS
-// the caller's own text for each `data` value (so `9007199254740993` or `1e400` survive digit for
-// digit), which JSON.parse + JSON.stringify cannot do. Iterative, so deep nesting cannot overflow the
-// call stack; the depth limit is enforced as containers open.
+// A strict RFC 8259 scanner that returns spans instead of values. The gateway must hand DIS the
+// caller's own text (each record's `data`, a webhook's body) so that `9007199254740993` or `1e400`
+// survive digit for digit, which JSON.parse + JSON.stringify cannot do. Iterative, so deep nesting
+// cannot overflow the call stack; the depth limit is enforced as containers open.
 
-import { escapePointerToken, MAX_ECHOED_NAME } from './json-pointer.ts';
+import type { JsonMember, JsonNode } from './node.ts';
+import { escapePointerToken, MAX_ECHOED_NAME } from './pointer.ts';
 import {
   QUOTE,
   COMMA,
@@ -25,37 +26,7 @@ import {
   numberEnd,
   literalEnd,
   decodeStringToken,
-} from './json-tokens.ts';
-
-/** Positions are UTF-16 offsets into the scanned text; `end` is exclusive. */
-export type JsonNode =
-  | {
-      readonly kind: 'object';
-      readonly start: number;
-      readonly end: number;
-      /** Whitespace occurs inside the span outside strings (compaction needed). */
-      readonly ws: boolean;
-      /** In document order, duplicates kept; undefined below the materialization depth. */
-      readonly members: readonly JsonMember[] | undefined;
-    }
-  | {
-      readonly kind: 'array';
-      readonly start: number;
-      readonly end: number;
-      readonly ws: boolean;
-      readonly items: readonly JsonNode[] | undefined;
-    }
-  | {
-      readonly kind: 'string' | 'number' | 'true' | 'false' | 'null';
-      readonly start: number;
-      readonly end: number;
-    };
-
-export interface JsonMember {
-  /** Decoded member name. */
-  readonly key: string;
-  readonly value: JsonNode;
-}
+} from './tokens.ts';
 
 export interface ScanLimits {
   /** Containers nested deeper than this fail the scan. */

@@ -1,21 +1,6 @@
-import { AppError } from '../../errors/app-error.ts';
-
-/**
- * The body as text. Invalid UTF-8 (including overlong forms and encoded surrogates) is a 400 naming
- * the first bad byte: replacing it with U+FFFD would silently change what reaches DIS. A leading UTF-8
- * byte order mark is skipped (RFC 8259 §8.1 lets parsers ignore it); anywhere else it is just a
- * character, which JSON rejects outside strings.
- */
-export function decodeUtf8Body(body: Uint8Array): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(body);
-  } catch (error) {
-    throw new AppError('ERR_HTTP_INVALID_UTF8', {
-      detail: `invalid UTF-8 at byte offset ${firstInvalidUtf8Offset(body)}`,
-      cause: error,
-    });
-  }
-}
+// Strict UTF-8: a byte sequence that is not well-formed (overlong forms, encoded surrogates, code
+// points above U+10FFFF) is refused, never replaced with U+FFFD, which would silently change what
+// reaches DIS.
 
 /** Offset of the first byte that starts no valid UTF-8 sequence (Unicode Table 3-7), or -1. */
 export function firstInvalidUtf8Offset(bytes: Uint8Array): number {
@@ -48,4 +33,9 @@ export function firstInvalidUtf8Offset(bytes: Uint8Array): number {
     i += trailing + 1;
   }
   return -1;
+}
+
+/** The bytes as text, or undefined when they are not valid UTF-8. A byte order mark is kept. */
+export function utf8Text(bytes: Buffer): string | undefined {
+  return firstInvalidUtf8Offset(bytes) === -1 ? bytes.toString('utf8') : undefined;
 }
