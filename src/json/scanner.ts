@@ -3,6 +3,7 @@
 // survive digit for digit, which JSON.parse + JSON.stringify cannot do. Iterative, so deep nesting
 // cannot overflow the call stack; the depth limit is enforced as containers open.
 
+import { InvariantError } from '../errors/coded-error.ts';
 import type { JsonMember, JsonNode } from './node.ts';
 import { escapePointerToken, MAX_ECHOED_NAME } from './pointer.ts';
 import {
@@ -215,7 +216,7 @@ function scan(
         return node();
       }
       const top = frames[state.depth - 1];
-      if (top === undefined) throw new Error('scanner frame missing');
+      if (top === undefined) throw new InvariantError('scanner frame missing');
       if (top.members !== undefined) {
         top.members.push({ key: decodeKey(text, top), value: node() });
       } else if (top.items !== undefined) {

@@ -1,3 +1,5 @@
+import { CodedError } from '../errors/coded-error.ts';
+
 // The lexical pieces of RFC 8259 JSON for the scanner: each reads one token at a position of the
 // text and returns where it ends, or throws a SyntaxFailure naming the offset.
 
@@ -47,12 +49,12 @@ export function describeChar(c: number): string {
 }
 
 /** Thrown inside the scan only; scanJson turns it into a ScanFailure value. */
-export class SyntaxFailure extends Error {
+export class SyntaxFailure extends CodedError<'ERR_JSON_SYNTAX' | 'ERR_JSON_TOO_DEEP'> {
   readonly offset: number;
   readonly reason: string;
   readonly kind: 'syntax' | 'depth';
   constructor(offset: number, reason: string, kind: 'syntax' | 'depth' = 'syntax') {
-    super(reason);
+    super(kind === 'depth' ? 'ERR_JSON_TOO_DEEP' : 'ERR_JSON_SYNTAX', reason);
     this.offset = offset;
     this.reason = reason;
     this.kind = kind;

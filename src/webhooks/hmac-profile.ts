@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors/coded-error.ts';
 import type { HmacProfileConfig } from '../config/types.ts';
 import { checkDeliveryId } from './delivery-id.ts';
 import { singleHeader } from './request-headers.ts';
@@ -30,15 +31,17 @@ export function parseSignedContentTemplate(
       parts.push({ kind: 'body' });
     } else if (piece === '{timestamp}') {
       if (!hasTimestampHeader)
-        throw new Error('hmac signed_content uses {timestamp} without timestamp_header');
+        throw new InvalidOptionError(
+          'hmac signed_content uses {timestamp} without timestamp_header',
+        );
       parts.push({ kind: 'timestamp' });
     } else if (piece.startsWith('{') && piece.endsWith('}')) {
-      throw new Error('hmac signed_content may only use {timestamp} and {body}');
+      throw new InvalidOptionError('hmac signed_content may only use {timestamp} and {body}');
     } else if (piece !== '') {
       parts.push({ kind: 'text', text: piece });
     }
   }
-  if (bodies === 0) throw new Error('hmac signed_content must contain {body}');
+  if (bodies === 0) throw new InvalidOptionError('hmac signed_content must contain {body}');
   return parts;
 }
 

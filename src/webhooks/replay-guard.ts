@@ -1,3 +1,4 @@
+import { CodedError } from '../errors/coded-error.ts';
 import type { RedisClient } from '../redis/connect.ts';
 import { toKeyDigest, toKeyPart } from '../redis/key-part.ts';
 import { defineScript } from '../redis/script.ts';
@@ -17,10 +18,9 @@ export interface ReplayGuard {
   release(source: string, deliveryId: string): Promise<void>;
 }
 /** Redis did not answer; the route decides per source (`replayOnRedisDown`): forward or 503. */
-export class ReplayGuardUnavailable extends Error {
+export class ReplayGuardUnavailable extends CodedError<'ERR_REPLAY_GUARD_UNAVAILABLE'> {
   constructor(cause: unknown) {
-    super('the replay guard could not reach Redis', { cause });
-    this.name = 'ReplayGuardUnavailable';
+    super('ERR_REPLAY_GUARD_UNAVAILABLE', 'the replay guard could not reach Redis', { cause });
   }
 }
 
@@ -80,7 +80,9 @@ export function createRedisReplayGuard(options: RedisReplayGuardOptions): Replay
         throw new ReplayGuardUnavailable(error);
       }
       if (reply === 'new' || reply === 'in-progress' || reply === 'duplicate') return reply;
-      throw new ReplayGuardUnavailable(new Error(`unexpected claim reply ${String(reply)}`));
+      throw new ReplayGuardUnavailable(
+        new CodedError('ERR_REDIS_BAD_REPLY', `unexpected claim reply ${String(reply)}`),
+      );
     },
     async accept(source, deliveryId) {
       try {

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors/coded-error.ts';
 import type { HmacProfileConfig, WebhookSourceConfig } from '../config/types.ts';
 import { fillTemplate, parseSignedContentTemplate } from './hmac-profile.ts';
 import { GITHUB_DELIVERY_HEADER, GITHUB_SIGNATURE_HEADER } from './github.ts';
@@ -19,7 +20,7 @@ const bytes = (body: Body): Buffer => (typeof body === 'string' ? Buffer.from(bo
 function timestampText(timestamp: number | string): string {
   const text = typeof timestamp === 'number' ? String(timestamp) : timestamp;
   if (parseTimestamp(text) === undefined) {
-    throw new Error('a webhook timestamp must be non-negative integer seconds');
+    throw new InvalidOptionError('a webhook timestamp must be non-negative integer seconds');
   }
   return text;
 }
@@ -34,7 +35,7 @@ export interface StandardWebhookSignInput {
 /** `v1,<base64>` for the `webhook-signature` header. */
 export function signStandardWebhook(input: StandardWebhookSignInput): string {
   const timestamp = timestampText(input.timestamp);
-  if (input.id.includes('.')) throw new Error('a webhook-id must not contain "."');
+  if (input.id.includes('.')) throw new InvalidOptionError('a webhook-id must not contain "."');
   const content = standardWebhooksContent(input.id, timestamp, bytes(input.body));
   const digest = hmacDigest('sha256', standardWebhooksKey(input.secret), content);
   return `v1,${digest.toString('base64')}`;
@@ -104,7 +105,7 @@ export function signTestDelivery(
   input: TestDeliveryInput,
 ): Record<string, string> {
   const secret = source.secrets[0];
-  if (secret === undefined) throw new Error('the source has no secret');
+  if (secret === undefined) throw new InvalidOptionError('the source has no secret');
   const timestamp = String(Math.floor(input.nowMs / 1000));
   const { body, deliveryId } = input;
   switch (source.profile) {
@@ -128,7 +129,7 @@ export function signTestDelivery(
       };
     case 'hmac': {
       const { hmac } = source;
-      if (hmac === undefined) throw new Error('profile hmac needs its hmac settings');
+      if (hmac === undefined) throw new InvalidOptionError('profile hmac needs its hmac settings');
       const headers: Record<string, string> = {};
       if (hmac.timestampHeader !== undefined)
         headers[hmac.timestampHeader.toLowerCase()] = timestamp;

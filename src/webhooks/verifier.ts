@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors/coded-error.ts';
 import type { WebhookSourceConfig } from '../config/types.ts';
 import { toJsonPointer } from '../json/pointer.ts';
 import { deliveryIdAtPointer } from './delivery-id.ts';
@@ -21,7 +22,8 @@ function createProfile(source: WebhookSourceConfig): ProfileVerifier {
     case 'slack':
       return createSlackProfile({ secrets, toleranceS });
     case 'hmac':
-      if (source.hmac === undefined) throw new Error('profile hmac needs its hmac settings');
+      if (source.hmac === undefined)
+        throw new InvalidOptionError('profile hmac needs its hmac settings');
       return createHmacProfile({ secrets, toleranceS, hmac: source.hmac });
   }
 }
