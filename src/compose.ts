@@ -19,6 +19,7 @@ import {
   type DisClient,
   type DisClientEvents,
 } from './dis/client.ts';
+import { base64RawLength } from './dis/chunk.ts';
 import { createIamTokenProvider, type TokenProvider } from './dis/token-provider.ts';
 import { DEFAULT_TIMEOUTS, requestBoundMs } from './dis/transport.ts';
 import { createApp } from './http/app.ts';
@@ -575,6 +576,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
         maxInFlight: batching.maxInFlight,
         maxQueuedRecords: batching.maxQueuedRecords,
         now: edges.now,
+        monotonicNow: () => performance.now(),
       })
     : createDisSink(dis.client);
   const ingest = createIngest({ sink, randomKey: randomUUID });
@@ -584,6 +586,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
       sink.put({
         target: { name: input.streamName, disStream: input.streamName, streamId: input.streamId },
         entries: input.records,
+        bytes: input.records.reduce((sum, entry) => sum + base64RawLength(entry.data), 0),
         deadline: input.deadline,
       }),
   };

@@ -1,6 +1,5 @@
 import { CodedError } from '../errors/coded-error.ts';
 import type { DisClient, PutRecordsOutcome, RecordVerdict } from '../dis/client.ts';
-import { base64RawLength } from '../dis/chunk.ts';
 import type { PutRecordsRequestEntry } from '../dis/wire.ts';
 import type { PutRequest, RecordSink } from './ingest.ts';
 
@@ -21,6 +20,8 @@ export interface BatcherOptions {
   /** Records waiting per DIS stream; past it new requests are refused at once. */
   readonly maxQueuedRecords: number;
   readonly now: () => number;
+  /** A monotonic clock (ms) for the linger: `now` may step with the wall clock. */
+  readonly monotonicNow: () => number;
 }
 
 /** The queue of a DIS stream is full: the caller should answer 503 with Retry-After. */
@@ -37,7 +38,7 @@ interface Waiter {
   readonly entries: readonly PutRecordsRequestEntry[];
   readonly bytes: number;
   readonly deadline: number;
-  /** When it was queued (performance.now(): monotonic, unlike options.now), for the linger. */
+  /** When it was queued (monotonicNow), for the linger. */
   readonly queuedAt: number;
   readonly resolve: (outcome: PutRecordsOutcome) => void;
   readonly reject: (error: unknown) => void;
@@ -161,7 +162,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const lingerLeft = (queue: StreamQueue): number => {
     const oldest = queue.waiting[0];
     if (oldest === undefined || options.lingerMs === 0) return 0;
-    return Math.max(0, oldest.queuedAt + options.lingerMs - performance.now());
+    return Math.max(0, oldest.queuedAt + options.lingerMs - options.monotonicNow());
   };
 
   /**
@@ -206,14 +207,13 @@ export function createBatcher(options: BatcherOptions): Batcher {
       if (queue.records + request.entries.length > options.maxQueuedRecords) {
         return Promise.reject(new BatcherOverloadedError(1000));
       }
-      let bytes = 0;
-      for (const entry of request.entries) bytes += base64RawLength(entry.data);
+      const { bytes } = request;
       return new Promise<PutRecordsOutcome>((resolve, reject) => {
         queue.waiting.push({
           entries: request.entries,
           bytes,
           deadline: request.deadline,
-          queuedAt: performance.now(),
+          queuedAt: options.monotonicNow(),
           resolve,
           reject,
         });

@@ -8,6 +8,8 @@ import { toDisEntry, type IngestRecord, type StreamTarget } from './records.ts';
 export interface PutRequest {
   readonly target: StreamTarget;
   readonly entries: readonly PutRecordsRequestEntry[];
+  /** Raw (decoded) data bytes of the entries, known since the records were parsed. */
+  readonly bytes: number;
   /** Absolute time (ms) after which nothing more is tried. */
   readonly deadline: number;
 }
@@ -32,11 +34,15 @@ export interface Ingest {
 
 export function createIngest(options: IngestOptions): Ingest {
   return {
-    ingest: (target, records, deadline) =>
-      options.sink.put({
+    ingest: (target, records, deadline) => {
+      let bytes = 0;
+      for (const record of records) bytes += record.data.length;
+      return options.sink.put({
         target,
         entries: records.map((record) => toDisEntry(record, options.randomKey)),
+        bytes,
         deadline,
-      }),
+      });
+    },
   };
 }

@@ -32,11 +32,17 @@ describe('micro-batching per DIS stream', () => {
       maxInFlight: 4,
       maxQueuedRecords: 10_000,
       now: Date.now,
+      monotonicNow: () => performance.now(),
       ...overrides,
     });
   const putCalls = () => env.emulator.state.stats.requests.PutRecords ?? 0;
   const put = (b: ReturnType<typeof batcher>, entries: { data: string }[], deadlineMs = 5000) =>
-    b.put({ target: { name: 'x', disStream: stream }, entries, deadline: Date.now() + deadlineMs });
+    b.put({
+      target: { name: 'x', disStream: stream },
+      entries,
+      bytes: entries.reduce((sum, e) => sum + Buffer.from(e.data, 'base64').length, 0),
+      deadline: Date.now() + deadlineMs,
+    });
 
   function storedBySequence(): Map<string, string> {
     return new Map(
