@@ -130,14 +130,7 @@ function composeForwarder(
     client,
     streams: [...unique.values()],
     consumer: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
-    batchSize: config.spool.batchSize,
-    blockMs: config.spool.blockMs,
-    claimIdleMs: config.spool.claimIdleMs,
-    retryInitialMs: config.spool.retryInitialMs,
-    retryMaxMs: config.spool.retryMaxMs,
-    putTimeoutMs: config.spool.putTimeoutMs,
-    deadLetterMaxEntries: config.spool.deadLetterMaxEntries,
-    receiptTtlS: config.spool.receiptTtlS,
+    ...config.spool,
     now: edges.now,
     events: {
       written: (n) => {
@@ -354,11 +347,7 @@ function replayPendingTtlS(config: Config): number {
 }
 
 function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): StoreParts {
-  const policy = createRateLimitPolicy({
-    default: config.limits.default,
-    principals: config.limits.principals,
-    streams: config.streams,
-  });
+  const policy = createRateLimitPolicy({ ...config.limits, streams: config.streams });
   const memoryLimiter = createMemoryRateLimiter({ policy, now: edges.now });
   const ttlMs = config.idempotency.ttlS * 1000;
   const redisConfig = config.redis;
@@ -439,13 +428,7 @@ function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): S
       ttlS: replayTtl(config),
       pendingTtlS: replayPendingTtlS(config),
     }),
-    spool: createSpool({
-      redis: durableRedis,
-      acks,
-      maxEntries: config.spool.maxEntries,
-      receiptTtlS: config.spool.receiptTtlS,
-      now: edges.now,
-    }),
+    spool: createSpool({ redis: durableRedis, acks, ...config.spool, now: edges.now }),
     redis,
     durableRedis,
     acks,
@@ -501,17 +484,9 @@ function composeAuth(config: Config, edges: ComposeEdges): AuthParts {
   const devSecret = jwt.dev ? randomBytes(32).toString('base64url') : undefined;
   const algorithms: readonly JwtAlgorithm[] = devSecret === undefined ? jwt.algorithms : ['HS256'];
   const verifier = createJwtVerifier({
+    ...jwt,
     algorithms,
-    issuer: jwt.issuer,
-    audience: jwt.audience,
     secrets: devSecret === undefined ? jwt.secrets : [devSecret],
-    publicKeys: jwt.publicKeys,
-    ...(jwt.jwksUrl === undefined ? {} : { jwksUrl: jwt.jwksUrl }),
-    jwksRefreshIntervalMs: jwt.jwksRefreshIntervalMs,
-    principalClaim: jwt.principalClaim,
-    scopeClaim: jwt.scopeClaim,
-    clockToleranceS: jwt.clockToleranceS,
-    ...(jwt.maxTokenAgeS === undefined ? {} : { maxTokenAgeS: jwt.maxTokenAgeS }),
     now: edges.now,
     onJwksError: (error) => {
       edges.logger.warn({ err: error }, 'JWKS fetch failed');
