@@ -41,7 +41,6 @@ import type { WebhookSource } from './http/routes/webhooks.ts';
 import {
   createMemoryReplayGuard,
   createRedisReplayGuard,
-  replayTtlS,
   type ReplayGuard,
 } from './webhooks/replay-guard.ts';
 import { createWebhookVerifier } from './webhooks/verifier.ts';
@@ -316,17 +315,6 @@ interface StoreParts {
   readonly acks: ReplicaAcks | undefined;
 }
 
-/** The replay guard's TTL must outlast the widest tolerance of any source. */
-function replayTtl(config: Config): number {
-  const tolerances = Object.values(config.webhooks.sources).map((s) => s.toleranceS);
-  return replayTtlS(Math.max(300, ...tolerances));
-}
-
-/** Senders give a webhook seconds (GitHub 10 s) before they call it failed. */
-function webhookSyncWaitMs(config: Config): number {
-  return Math.min(config.server.defaultWaitMs, 5000);
-}
-
 /** How long a DIS call in flight at its caller's deadline may still run: one request's bound. */
 function lateAnswerMs(config: Config): number {
   return config.dis.mode === 'remote'
@@ -343,7 +331,7 @@ function lateAnswerMs(config: Config): number {
  * call that outlives it, and a margin.
  */
 function replayPendingTtlS(config: Config): number {
-  return Math.ceil((webhookSyncWaitMs(config) + lateAnswerMs(config)) / 1000) + 10;
+  return Math.ceil((config.webhooks.syncWaitMs + lateAnswerMs(config)) / 1000) + 10;
 }
 
 function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): StoreParts {
@@ -356,7 +344,7 @@ function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): S
       rateLimiter: countDecisions(memoryLimiter, metrics),
       idempotency: createMemoryIdempotencyStore({ ttlMs, now: edges.now }),
       replayGuard: createMemoryReplayGuard({
-        ttlS: replayTtl(config),
+        ttlS: config.webhooks.replayTtlS,
         pendingTtlS: replayPendingTtlS(config),
         now: edges.now,
       }),
@@ -425,7 +413,7 @@ function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): S
     idempotency: createRedisIdempotencyStore({ redis: durableRedis, acks, ttlMs }),
     replayGuard: createRedisReplayGuard({
       redis,
-      ttlS: replayTtl(config),
+      ttlS: config.webhooks.replayTtlS,
       pendingTtlS: replayPendingTtlS(config),
     }),
     spool: createSpool({ redis: durableRedis, acks, ...config.spool, now: edges.now }),
@@ -550,7 +538,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     webhooks: {
       sources: webhookSources(config, streams),
       replayGuard: stores.replayGuard,
-      syncWaitMs: webhookSyncWaitMs(config),
+      syncWaitMs: config.webhooks.syncWaitMs,
       onVerification: (source, result) => {
         metrics.webhookVerifications.inc({ source, result });
       },

@@ -1,8 +1,10 @@
+import { replayTtlS } from '../webhooks/replay-guard.ts';
 import type {
   DisAuthSettings,
   DisSettings,
   RedisSettings,
   Scope,
+  SectionLinks,
   ServerSettings,
   SpoolSettings,
   StreamSettings,
@@ -17,6 +19,10 @@ import { checkOneOf, missingSetting, resolveSecretList, type SecretResult } from
 
 /** Without streams in embedded dev mode, one default stream so the quick start has a target. */
 export const DEV_STREAM = 'events';
+/** The replay TTL covers at least this tolerance (the default tolerance_s), with or without sources. */
+const REPLAY_MIN_TOLERANCE_S = 300;
+/** Senders give a webhook seconds (GitHub 10 s) before they call it failed. */
+const SYNC_WAIT_CAP_MS = 5_000;
 
 export function checkServer(server: ServerSettings, scope: Scope): ServerSettings {
   if (server.headersTimeoutMs <= server.keepAliveTimeoutMs)
@@ -340,7 +346,7 @@ function isStandardWebhooksSecret(secret: string): boolean {
 export function resolveWebhooks(
   webhooks: WebhooksSettings,
   scope: Scope,
-  streamNames: ReadonlySet<string> | undefined,
+  { streamNames, waits }: SectionLinks,
 ) {
   const sources = Object.entries(webhooks.sources).map(([name, settings]) => {
     const at = `webhooks.sources.${name}`;
@@ -364,5 +370,18 @@ export function resolveWebhooks(
     checkHmac(source, at, scope);
     return [name, { ...source, secrets }] as const;
   });
-  return { sources: Object.fromEntries(sources) };
+  // Longer than the window in which one signed timestamp passes (replayTtlS explains why).
+  const widest = Math.max(REPLAY_MIN_TOLERANCE_S, ...sources.map(([, s]) => s.toleranceS));
+  const needed = replayTtlS(Math.max(0, ...sources.map(([, s]) => s.toleranceS)));
+  if (webhooks.replayTtlS !== undefined && webhooks.replayTtlS < needed)
+    scope.problem(
+      `webhooks.replay_ttl_s: must be at least ${needed} (2 × the widest tolerance_s + 1, at least 600), or a replayed delivery could pass once its id is forgotten`,
+    );
+  if (webhooks.syncWaitMs !== undefined && webhooks.syncWaitMs > waits.maxWaitMs)
+    scope.problem('webhooks.sync_wait_ms: must not exceed server.max_wait_ms');
+  return {
+    sources: Object.fromEntries(sources),
+    syncWaitMs: webhooks.syncWaitMs ?? Math.min(waits.defaultWaitMs, SYNC_WAIT_CAP_MS),
+    replayTtlS: webhooks.replayTtlS ?? replayTtlS(widest),
+  };
 }

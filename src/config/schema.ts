@@ -171,7 +171,17 @@ export interface SectionLinks {
   readonly streamNames: ReadonlySet<string> | undefined;
   /** How long one DIS request may take: `dis.connect_timeout_ms` + 2 × `dis.request_timeout_ms`. */
   readonly disRequestBoundMs: number;
+  /** `server.default_wait_ms` and `server.max_wait_ms`, which bound the webhooks' sync wait. */
+  readonly waits: { readonly defaultWaitMs: number; readonly maxWaitMs: number };
 }
+
+/** Read on their own too: the webhooks' sync wait depends on them (SectionLinks). */
+const serverWaits = {
+  /** Deadline for DIS retries when the caller sends no `Prefer: wait`; below the LB timeout. */
+  defaultWaitMs: durationMs.default(10_000),
+  /** Cap for `Prefer: wait`. */
+  maxWaitMs: durationMs.default(25_000),
+};
 
 const serverSection = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
@@ -185,10 +195,7 @@ const serverSection = z.strictObject({
   requestTimeoutMs: durationMs.default(30_000),
   shutdownDelayMs: durationMs.default(5_000),
   shutdownTimeoutMs: durationMs.default(25_000),
-  /** Deadline for DIS retries when the caller sends no `Prefer: wait`; below the LB timeout. */
-  defaultWaitMs: durationMs.default(10_000),
-  /** Cap for `Prefer: wait`. */
-  maxWaitMs: durationMs.default(25_000),
+  ...serverWaits,
 });
 export type ServerSettings = z.output<typeof serverSection>;
 
@@ -422,6 +429,10 @@ export type WebhookSourceSettings = z.output<typeof webhookSource>;
 
 const webhooksSettings = z.strictObject({
   sources: z.record(streamName, webhookSource).default({}),
+  /** How long a sync source waits for DIS; default min(server.default_wait_ms, 5 s). */
+  syncWaitMs: positiveInt(HOUR_MS).exactOptional(),
+  /** How long an accepted delivery id is remembered; default from the widest tolerance. */
+  replayTtlS: positiveInt(30 * 86_400).exactOptional(),
 });
 export type WebhooksSettings = z.output<typeof webhooksSettings>;
 
@@ -456,6 +467,7 @@ export function linkSections(
         ? undefined
         : new Set(names.length === 0 && embedded ? [DEV_STREAM] : names),
     disRequestBoundMs: connectTimeoutMs + 2 * requestTimeoutMs,
+    waits: readOnItsOwn(serverWaits, input.server),
   };
 }
 
@@ -512,7 +524,7 @@ export function configSchema(deps: SchemaDeps) {
     limits: limitsSection.prefault({}),
     idempotency: idempotencySection.prefault({}),
     webhooks: webhooksSettings
-      .transform((webhooks, ctx) => resolveWebhooks(webhooks, scopeOf(ctx), links.streamNames))
+      .transform((webhooks, ctx) => resolveWebhooks(webhooks, scopeOf(ctx), links))
       .prefault({}),
     spool: spoolSettings
       .transform((spool, ctx) => checkSpool(spool, scopeOf(ctx), links.disRequestBoundMs))
