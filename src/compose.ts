@@ -49,7 +49,6 @@ import type { WebhookSource } from './http/routes/webhooks.ts';
 import {
   createMemoryReplayGuard,
   createRedisReplayGuard,
-  replayTtlS,
   type ReplayGuard,
 } from './webhooks/replay-guard.ts';
 import { createWebhookVerifier } from './webhooks/verifier.ts';
@@ -149,14 +148,7 @@ function composeForwarder(
     client,
     streams: [...unique.values()],
     consumer: `${edges.instanceId}-${randomBytes(4).toString('hex')}`,
-    batchSize: config.spool.batchSize,
-    blockMs: config.spool.blockMs,
-    claimIdleMs: config.spool.claimIdleMs,
-    retryInitialMs: config.spool.retryInitialMs,
-    retryMaxMs: config.spool.retryMaxMs,
-    putTimeoutMs: config.spool.putTimeoutMs,
-    deadLetterMaxEntries: config.spool.deadLetterMaxEntries,
-    receiptTtlS: config.spool.receiptTtlS,
+    ...config.spool,
     now: edges.now,
     events: {
       written: (n) => {
@@ -357,17 +349,6 @@ interface StoreParts {
   readonly acks: ReplicaAcks | undefined;
 }
 
-/** The replay guard's TTL must outlast the widest tolerance of any source. */
-function replayTtl(config: Config): number {
-  const tolerances = Object.values(config.webhooks.sources).map((s) => s.toleranceS);
-  return replayTtlS(Math.max(300, ...tolerances));
-}
-
-/** Senders give a webhook seconds (GitHub 10 s) before they call it failed. */
-function webhookSyncWaitMs(config: Config): number {
-  return Math.min(config.server.defaultWaitMs, 5000);
-}
-
 /** How long a DIS call in flight at its caller's deadline may still run: one request's bound. */
 function lateAnswerMs(config: Config): number {
   return config.dis.mode === 'remote'
@@ -384,15 +365,11 @@ function lateAnswerMs(config: Config): number {
  * call that outlives it, and a margin.
  */
 function replayPendingTtlS(config: Config): number {
-  return Math.ceil((webhookSyncWaitMs(config) + lateAnswerMs(config)) / 1000) + 10;
+  return Math.ceil((config.webhooks.syncWaitMs + lateAnswerMs(config)) / 1000) + 10;
 }
 
 function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): StoreParts {
-  const policy = createRateLimitPolicy({
-    default: config.limits.default,
-    principals: config.limits.principals,
-    streams: config.streams,
-  });
+  const policy = createRateLimitPolicy({ ...config.limits, streams: config.streams });
   const memoryLimiter = createMemoryRateLimiter({ policy, now: edges.now });
   const ttlMs = config.idempotency.ttlS * 1000;
   const redisConfig = config.redis;
@@ -401,7 +378,7 @@ function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): S
       rateLimiter: countDecisions(memoryLimiter, metrics),
       idempotency: createMemoryIdempotencyStore({ ttlMs, now: edges.now }),
       replayGuard: createMemoryReplayGuard({
-        ttlS: replayTtl(config),
+        ttlS: config.webhooks.replayTtlS,
         pendingTtlS: replayPendingTtlS(config),
         now: edges.now,
       }),
@@ -470,16 +447,10 @@ function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): S
     idempotency: createRedisIdempotencyStore({ redis: durableRedis, acks, ttlMs }),
     replayGuard: createRedisReplayGuard({
       redis,
-      ttlS: replayTtl(config),
+      ttlS: config.webhooks.replayTtlS,
       pendingTtlS: replayPendingTtlS(config),
     }),
-    spool: createSpool({
-      redis: durableRedis,
-      acks,
-      maxEntries: config.spool.maxEntries,
-      receiptTtlS: config.spool.receiptTtlS,
-      now: edges.now,
-    }),
+    spool: createSpool({ redis: durableRedis, acks, ...config.spool, now: edges.now }),
     redis,
     durableRedis,
     acks,
@@ -535,17 +506,9 @@ function composeAuth(config: Config, edges: ComposeEdges, metrics: Metrics): Aut
   const devSecret = jwt.dev ? randomBytes(32).toString('base64url') : undefined;
   const algorithms: readonly JwtAlgorithm[] = devSecret === undefined ? jwt.algorithms : ['HS256'];
   const verifier = createJwtVerifier({
+    ...jwt,
     algorithms,
-    issuer: jwt.issuer,
-    audience: jwt.audience,
     secrets: devSecret === undefined ? jwt.secrets : [devSecret],
-    publicKeys: jwt.publicKeys,
-    ...(jwt.jwksUrl === undefined ? {} : { jwksUrl: jwt.jwksUrl }),
-    jwksRefreshIntervalMs: jwt.jwksRefreshIntervalMs,
-    principalClaim: jwt.principalClaim,
-    scopeClaim: jwt.scopeClaim,
-    clockToleranceS: jwt.clockToleranceS,
-    ...(jwt.maxTokenAgeS === undefined ? {} : { maxTokenAgeS: jwt.maxTokenAgeS }),
     now: edges.now,
     onJwksError: (error) => {
       edges.logger.warn({ err: error }, 'JWKS fetch failed');
@@ -656,7 +619,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
       }),
       now: edges.now,
       maxRecordBytes: config.limits.maxRecordBytes,
-      syncWaitMs: webhookSyncWaitMs(config),
+      syncWaitMs: config.webhooks.syncWaitMs,
       onVerification: (source, result) => {
         metrics.webhookVerifications.inc({ source, result });
       },

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { loadConfig } from '../config/load-config.ts';
-import { formatProblems } from '../config/problems.ts';
+import { formatProblems, loadConfig } from '../config/load-config.ts';
 import { signTestDelivery } from '../webhooks/sign.ts';
 
 const USAGE = `usage: dis-gateway send-webhook <source> [--url http://127.0.0.1:8080] [--body JSON] [--id DELIVERY_ID]

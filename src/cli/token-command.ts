@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { mintToken } from '../auth/mint-token.ts';
 import type { Env } from '../config/env-overrides.ts';
-import { loadConfig } from '../config/load-config.ts';
-import { formatProblems } from '../config/problems.ts';
+import { formatProblems, loadConfig } from '../config/load-config.ts';
 import type { ReadFile } from '../config/secrets.ts';
 import type { JwtAlgorithm, JwtConfig } from '../config/types.ts';
 

@@ -1,5 +1,4 @@
-import { loadConfig } from './load-config.ts';
-import { formatProblems } from './problems.ts';
+import { formatProblems, loadConfig } from './load-config.ts';
 import { redactConfig } from './redact.ts';
 import type { Env } from './env-overrides.ts';
 import type { ReadFile } from './secrets.ts';

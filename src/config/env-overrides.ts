@@ -1,11 +1,30 @@
 import { STREAM_NAME } from '../dis/wire.ts';
-import { formatPath, isRecord, type Findings } from './problems.ts';
 
 // The non-secret environment variables of design.md §10, written into the file document before the
 // schema runs, so one schema checks both. `origins` remembers which paths came from which variable
 // so a schema complaint about them names the variable. Secrets are resolved later (secrets.ts).
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Problems and warnings of one load, in the order they were found. */
+export interface Findings {
+  readonly problems: string[];
+  readonly warnings: string[];
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `['streams', 'clicks', 'partitions']` → `streams.clicks.partitions`; indexes as `[0]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let text = '';
+  for (const part of path) {
+    if (typeof part === 'number') text += `[${part}]`;
+    else text += text === '' ? String(part) : `.${String(part)}`;
+  }
+  return text === '' ? '(top level)' : text;
+}
 
 export interface Overridden {
   readonly document: Record<string, unknown>;

@@ -1,7 +1,9 @@
 import type { Env } from './env-overrides.ts';
+import type { Scope } from './schema.ts';
 
 // Secrets come from an env var NAME or from the file named by NAME_FILE (Docker/Kubernetes secrets),
-// or from a file path the config names. Values are never echoed in a problem.
+// or from a file path the config names. The environment and the file reader are injected: nothing
+// here touches process.env or the file system. Values are never echoed in a problem.
 
 export type ReadFile = (path: string) => string;
 
@@ -21,17 +23,6 @@ export interface SecretSpec {
   readonly fileRef?: { readonly key: string; readonly path: string | undefined };
 }
 
-/** Secret file contents lose their trailing newline(s); `echo x > file` is the common way to make one. */
-function trimTrailingNewlines(text: string): string {
-  return text.replace(/[\r\n]+$/, '');
-}
-
-function describeReadError(error: unknown): string {
-  if (error instanceof Error && 'code' in error && typeof error.code === 'string')
-    return error.code;
-  return 'unreadable';
-}
-
 export interface SecretReader {
   /** NAME or NAME_FILE. */
   readonly fromEnv: (name: string) => SecretResult;
@@ -39,18 +30,33 @@ export interface SecretReader {
   readonly resolve: (spec: SecretSpec, onMissingRef?: (message: string) => void) => SecretResult;
 }
 
-export function createSecretReader(env: Env, readFile: ReadFile, problems: string[]): SecretReader {
+/** Secret file contents lose their trailing newline(s); `echo x > file` is the common way to make one. */
+function trimTrailingNewlines(text: string): string {
+  return text.replace(/[\r\n]+$/, '');
+}
+
+export function describeReadError(error: unknown): string {
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string')
+    return error.code;
+  return 'unreadable';
+}
+
+export function createSecretReader(
+  env: Env,
+  readFile: ReadFile,
+  problem: (message: string) => void,
+): SecretReader {
   const fromFile = (path: string, label: string): SecretResult => {
     let text: string;
     try {
       text = readFile(path);
     } catch (error) {
-      problems.push(`${label}: cannot read ${path} (${describeReadError(error)})`);
+      problem(`${label}: cannot read ${path} (${describeReadError(error)})`);
       return { kind: 'failed' };
     }
     const value = trimTrailingNewlines(text);
     if (value.trim() === '') {
-      problems.push(`${label}: ${path} is empty`);
+      problem(`${label}: ${path} is empty`);
       return { kind: 'failed' };
     }
     return { kind: 'value', value };
@@ -62,7 +68,7 @@ export function createSecretReader(env: Env, readFile: ReadFile, problems: strin
     const hasDirect = direct !== undefined && direct.trim() !== '';
     const hasPath = path !== undefined && path !== '';
     if (hasDirect && hasPath) {
-      problems.push(`${name} and ${name}_FILE are both set; set only one`);
+      problem(`${name} and ${name}_FILE are both set; set only one`);
       return { kind: 'failed' };
     }
     if (hasDirect) return { kind: 'value', value: trimTrailingNewlines(direct) };
@@ -70,10 +76,7 @@ export function createSecretReader(env: Env, readFile: ReadFile, problems: strin
     return { kind: 'absent' };
   };
 
-  const resolve = (
-    spec: SecretSpec,
-    onMissingRef: (message: string) => void = (message) => problems.push(message),
-  ): SecretResult => {
+  const resolve = (spec: SecretSpec, onMissingRef = problem): SecretResult => {
     if (spec.envVar !== undefined) {
       const result = fromEnv(spec.envVar);
       if (result.kind !== 'absent') return result;
@@ -94,12 +97,35 @@ export function createSecretReader(env: Env, readFile: ReadFile, problems: strin
   return { fromEnv, fromFile, resolve };
 }
 
+/**
+ * The wording of every "missing setting" problem: what is missing, the env vars and the file keys
+ * that can supply it, so an operator can fix it either way.
+ */
+export function missingSetting(
+  what: string,
+  envVars: readonly string[],
+  fileKeys: readonly string[],
+): string {
+  return `missing ${what}: set ${envVars.join(' or ')}, or ${fileKeys.join(' or ')} in the config file`;
+}
+
+/** Two ways of giving the same secret in the file is a mistake, not a precedence question. */
+export function checkOneOf(
+  scope: Scope,
+  at: string,
+  keys: Readonly<Record<string, unknown>>,
+): void {
+  const given = Object.entries(keys).filter(([, value]) => value !== undefined);
+  if (given.length > 1)
+    scope.problem(`${at}: give only one of ${given.map(([key]) => `${at}.${key}`).join(', ')}`);
+}
+
 /** The `secret_env` / `secrets_env` / `secret_file` / `secret_files` keys of a section. */
 export interface SecretListRefs {
-  readonly secret_env?: string | undefined;
-  readonly secrets_env?: readonly string[] | undefined;
-  readonly secret_file?: string | undefined;
-  readonly secret_files?: readonly string[] | undefined;
+  readonly secretEnv?: string | undefined;
+  readonly secretsEnv?: readonly string[] | undefined;
+  readonly secretFile?: string | undefined;
+  readonly secretFiles?: readonly string[] | undefined;
 }
 
 /** Every secret a section names, in order; `failed` when any reference could not be resolved. */
@@ -116,15 +142,13 @@ export function resolveSecretList(
     else if (result.kind === 'failed') failed = true;
   };
   const names = [
-    ...(refs.secret_env === undefined ? [] : [{ key: `${at}.secret_env`, name: refs.secret_env }]),
-    ...(refs.secrets_env ?? []).map((name, i) => ({ key: `${at}.secrets_env[${i}]`, name })),
+    ...(refs.secretEnv === undefined ? [] : [{ key: `${at}.secret_env`, name: refs.secretEnv }]),
+    ...(refs.secretsEnv ?? []).map((name, i) => ({ key: `${at}.secrets_env[${i}]`, name })),
   ];
   for (const envRef of names) take(reader.resolve({ envRef }, onMissingRef));
   const paths = [
-    ...(refs.secret_file === undefined
-      ? []
-      : [{ key: `${at}.secret_file`, path: refs.secret_file }]),
-    ...(refs.secret_files ?? []).map((path, i) => ({ key: `${at}.secret_files[${i}]`, path })),
+    ...(refs.secretFile === undefined ? [] : [{ key: `${at}.secret_file`, path: refs.secretFile }]),
+    ...(refs.secretFiles ?? []).map((path, i) => ({ key: `${at}.secret_files[${i}]`, path })),
   ];
   for (const fileRef of paths) take(reader.resolve({ fileRef }));
   return { values, failed };

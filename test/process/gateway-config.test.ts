@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isRecord } from '../../src/config/problems.ts';
+import { isRecord } from '../../src/config/env-overrides.ts';
 import { runMain } from '../helpers/process-gateway.ts';
 
 const STACK_FRAME = /^\s+at .+(:\d+:\d+\)?|\(native\)|<anonymous>\)?)$/m;

@@ -309,3 +309,41 @@ streams:
     assert.match(problems[0] ?? '', /invalid YAML at line 3 column 3: Map keys must be unique/);
   });
 });
+
+describe('loadConfig: webhook timing defaults', () => {
+  const yaml = (webhooks: string) => `
+streams: { s: { dis_stream: dis-s, partitions: 1 } }
+webhooks:
+  ${webhooks}
+  sources:
+    short: { profile: github, secret_env: W, stream: s, tolerance_s: 60 }
+    long: { profile: github, secret_env: W, stream: s, tolerance_s: 900 }
+`;
+  const load = (text: string, env: Readonly<Record<string, string>> = {}) =>
+    loadConfig({ GATEWAY_CONFIG: '/c.yaml', W: 'w', ...env }, filesFrom({ '/c.yaml': text }));
+
+  it('when they are not set, the sync wait is the default wait capped at 5 s and the replay TTL outlasts the widest tolerance', () => {
+    const config = expectConfig(load(yaml('')));
+    assert.equal(config.webhooks.syncWaitMs, 5_000);
+    assert.equal(config.webhooks.replayTtlS, 1_801);
+    const quick = expectConfig(loadConfig({}, filesFrom({})));
+    assert.equal(quick.webhooks.replayTtlS, 601, 'without sources, the default tolerance counts');
+    const shortWait = expectConfig(
+      loadConfig(
+        { GATEWAY_CONFIG: '/c.yaml' },
+        filesFrom({ '/c.yaml': 'server: { default_wait_ms: 2000 }' }),
+      ),
+    );
+    assert.equal(shortWait.webhooks.syncWaitMs, 2_000);
+  });
+
+  it('when they are set, they are used, and a replay TTL shorter than the widest window or a sync wait above the cap of Prefer: wait is refused', () => {
+    const config = expectConfig(load(yaml('sync_wait_ms: 8000\n  replay_ttl_s: 3600')));
+    assert.equal(config.webhooks.syncWaitMs, 8_000);
+    assert.equal(config.webhooks.replayTtlS, 3_600);
+    assert.deepEqual(expectProblems(load(yaml('sync_wait_ms: 30000\n  replay_ttl_s: 1800'))), [
+      'webhooks.replay_ttl_s: must be at least 1801 (2 × the widest tolerance_s + 1, at least 600), or a replayed delivery could pass once its id is forgotten',
+      'webhooks.sync_wait_ms: must not exceed server.max_wait_ms',
+    ]);
+  });
+});
