@@ -15,10 +15,10 @@ import {
 import {
   DEFAULT_LIMITS,
   createDisClient,
-  type DisAuth,
   type DisClient,
   type DisClientEvents,
 } from './dis/client.ts';
+import type { DisAuth } from './dis/connection.ts';
 import { base64RawLength } from './dis/chunk.ts';
 import { createIamTokenProvider, type TokenProvider } from './dis/token-provider.ts';
 import { DEFAULT_TIMEOUTS, requestBoundMs } from './dis/transport.ts';

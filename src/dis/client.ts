@@ -22,10 +22,6 @@ import { MAX_REQUEST_DATA_BYTES, type PutRecordsRequestEntry } from './wire.ts';
 // PutRecords: a call split into chunks, each sent, judged by the retry decision and resent until it
 // has a verdict per record. Stream management lives in management.ts.
 
-// Kept importable from here: the gateway's other layers name them as the client's types.
-export type { DisAuth } from './connection.ts';
-export type { RecordVerdict } from './verdicts.ts';
-
 export interface PutRecordsLimits {
   readonly maxRecordsPerRequest: number;
   /** Raw data bytes per PutRecords request; never above DIS's 5 MB. */

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PutRecordsOutcome, RecordVerdict } from '../dis/client.ts';
+import type { PutRecordsOutcome } from '../dis/client.ts';
+import type { RecordVerdict } from '../dis/verdicts.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { IdempotencyHandle, IdempotencyStore, StoredAnswer } from '../idempotency/types.ts';
 import type { Ending, HandOff, HandOffResult, Hold, Refused } from './hand-off.ts';

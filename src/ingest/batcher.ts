@@ -1,5 +1,6 @@
 import { CodedError } from '../errors/coded-error.ts';
-import type { DisClient, PutRecordsOutcome, RecordVerdict } from '../dis/client.ts';
+import type { DisClient, PutRecordsOutcome } from '../dis/client.ts';
+import type { RecordVerdict } from '../dis/verdicts.ts';
 import type { PutRecordsRequestEntry } from '../dis/wire.ts';
 import type { PutRequest, RecordSink } from './ingest.ts';
 

@@ -1,4 +1,5 @@
-import type { PutRecordsOutcome, RecordVerdict } from '../dis/client.ts';
+import type { PutRecordsOutcome } from '../dis/client.ts';
+import type { RecordVerdict } from '../dis/verdicts.ts';
 
 // How a PutRecords outcome maps to one answer for the whole request (design.md §3): per-record truth
 // whenever anything was written or DIS judged the records; a whole-request error only when nothing was

@@ -1,4 +1,4 @@
-import type { RecordVerdict } from '../dis/client.ts';
+import type { RecordVerdict } from '../dis/verdicts.ts';
 import type { ReplicaAcks } from '../redis/replication.ts';
 import type { SpoolEntry } from './entry.ts';
 import { FORWARDER_GROUP } from './keys.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { RecordVerdict } from '../../src/dis/client.ts';
+import type { RecordVerdict } from '../../src/dis/verdicts.ts';
 import { DisCircuitOpenError } from '../../src/dis/errors.ts';
 import { classifyOutcome } from '../../src/ingest/outcome.ts';
 import {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PutRecordsOutcome, RecordVerdict } from '../../src/dis/client.ts';
+import type { PutRecordsOutcome } from '../../src/dis/client.ts';
+import type { RecordVerdict } from '../../src/dis/verdicts.ts';
 import { DisCircuitOpenError } from '../../src/dis/errors.ts';
 import { RECORDS_RENDER } from '../../src/http/records-answers.ts';
 import { createMemoryIdempotencyStore } from '../../src/idempotency/memory-store.ts';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PutRecordsOutcome, RecordVerdict } from '../../src/dis/client.ts';
+import type { PutRecordsOutcome } from '../../src/dis/client.ts';
+import type { RecordVerdict } from '../../src/dis/verdicts.ts';
 import { classifyOutcome, countPossiblyWritten, countUnknown } from '../../src/ingest/outcome.ts';
 
 const ok: RecordVerdict = { status: 'ok', partitionId: 'shardId-0000000000', sequenceNumber: '1' };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RecordVerdict } from '../../src/dis/client.ts';
+import type { RecordVerdict } from '../../src/dis/verdicts.ts';
 import { decodeEntry, toRecordFields } from '../../src/spool/entry.ts';
 import type { SpoolEntry } from '../../src/spool/entry.ts';
 import {
