@@ -196,11 +196,6 @@ export async function spawnGateway(options: RunOptions): Promise<GatewayProcess>
   };
 }
 
-/** Registers cleanup work on a test (node:test's TestContext has it). */
-export interface Cleanup {
-  after(fn: () => unknown): void;
-}
-
 export interface EmulatorGatewayEnvOptions {
   readonly emulator: { readonly url: string; readonly projectId: string };
   /** HS256 secret of the tokens the test mints. */

@@ -13,12 +13,8 @@ import {
 } from '../../src/emulator/emulator.ts';
 import { createSpoolKeys } from '../../src/spool/keys.ts';
 import { uniqueStreamName } from './dis-fixtures.ts';
-import {
-  emulatorGatewayEnv,
-  spawnGateway,
-  type Cleanup,
-  type GatewayProcess,
-} from './process-gateway.ts';
+import type { Cleanup } from './cleanup.ts';
+import { emulatorGatewayEnv, spawnGateway, type GatewayProcess } from './process-gateway.ts';
 import type { NodeAddress } from './redis-topology.ts';
 
 // Gateway processes (the real entry point, production mode) in front of one emulator and a Redis

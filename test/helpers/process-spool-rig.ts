@@ -10,12 +10,8 @@ import { createEmulator, type Emulator } from '../../src/emulator/emulator.ts';
 import { createSpoolKeys, FORWARDER_GROUP } from '../../src/spool/keys.ts';
 import { signGithub } from '../../src/webhooks/sign.ts';
 import { uniqueStreamName } from './dis-fixtures.ts';
-import {
-  emulatorGatewayEnv,
-  spawnGateway,
-  type Cleanup,
-  type GatewayProcess,
-} from './process-gateway.ts';
+import type { Cleanup } from './cleanup.ts';
+import { emulatorGatewayEnv, spawnGateway, type GatewayProcess } from './process-gateway.ts';
 import { startRedis } from './redis-server.ts';
 
 // One Redis, one emulator and gateway processes started on demand, all pointed at one logical

@@ -2,12 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createEmulator } from '../../src/emulator/emulator.ts';
-import {
-  emulatorGatewayEnv,
-  runMain,
-  spawnGateway,
-  type Cleanup,
-} from '../helpers/process-gateway.ts';
+import type { Cleanup } from '../helpers/cleanup.ts';
+import { emulatorGatewayEnv, runMain, spawnGateway } from '../helpers/process-gateway.ts';
 import { startRedis } from '../helpers/redis-server.ts';
 import { replicationInfo } from '../helpers/redis-topology.ts';
 import { waitFor } from '../helpers/wait.ts';
