@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createRedisIdempotencyStore } from '../../src/idempotency/redis-store.ts';
 import { closeRedis, createRedis, whenReady, type RedisClient } from '../../src/redis/connect.ts';
-import { createSpool } from '../../src/spool/spool.ts';
 import { createRedisReplayGuard } from '../../src/webhooks/replay-guard.ts';
 import { redisLimiterUnderTest } from '../helpers/ratelimit-fixture.ts';
 import { testReplicaAcks } from '../helpers/redis-server.ts';
 import { startRedisCluster, type RedisClusterRig } from '../helpers/redis-topology.ts';
+import { spoolUnderTest } from '../helpers/spool-fixture.ts';
 
 // A real cluster of three masters (and their replicas): calls issued in the same tick whose keys
 // live on different masters must each reach their own master. A one-node cluster cannot show this,
@@ -91,14 +91,7 @@ describe('Redis Cluster of three masters: every call reaches the master of its k
   });
 
   it('spool appends to streams on different masters in one tick all succeed, receipts included', async () => {
-    const spool = createSpool({
-      redis,
-      acks: testReplicaAcks(redis),
-      maxEntries: 10_000,
-      receiptTtlS: 60,
-      now: Date.now,
-      keyPrefix: `gw:t-${randomUUID()}:`,
-    });
+    const { spool } = spoolUnderTest(redis, { receiptTtlS: 60 });
     const appended = await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
         spool.append({

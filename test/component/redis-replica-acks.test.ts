@@ -10,10 +10,10 @@ import {
   type ReplicaAcks,
   type ReplicatedWrite,
 } from '../../src/redis/replication.ts';
-import { createSpool } from '../../src/spool/spool.ts';
 import { startTestRedis } from '../helpers/redis-fixture.ts';
 import { connectTestRedis, startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { replicationInfo } from '../helpers/redis-topology.ts';
+import { spoolUnderTest } from '../helpers/spool-fixture.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 // A primary with one replica: acknowledged writes are confirmed by WAIT, and a replica that stops
@@ -27,14 +27,7 @@ describe('acknowledged writes wait for the replicas', () => {
   let redis: RedisClient;
   /** A spool of its own (key prefix) on the primary, acknowledging through `acks`. */
   const spoolWith = (acks: ReplicaAcks) =>
-    createSpool({
-      redis,
-      acks,
-      maxEntries: 100,
-      receiptTtlS: 60,
-      now: Date.now,
-      keyPrefix: `gw:t-${randomUUID()}:`,
-    });
+    spoolUnderTest(redis, { acks, maxEntries: 100, receiptTtlS: 60 }).spool;
 
   before(async () => {
     primary = await startRedis();

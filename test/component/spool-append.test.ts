@@ -3,10 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { AppError } from '../../src/errors/app-error.ts';
 import { whenReady } from '../../src/redis/connect.ts';
-import { createSpoolKeys } from '../../src/spool/keys.ts';
-import { createSpool, type SpoolOptions } from '../../src/spool/spool.ts';
+import type { SpoolOptions } from '../../src/spool/spool.ts';
 import { startTestRedis, useTestRedis } from '../helpers/redis-fixture.ts';
-import { testReplicaAcks } from '../helpers/redis-server.ts';
+import { spoolUnderTest } from '../helpers/spool-fixture.ts';
 
 const records = (n: number, tag = 'r') =>
   Array.from({ length: n }, (_, i) => ({
@@ -29,19 +28,8 @@ describe('spool append, receipts and stats on a standalone Redis', () => {
   const db = useTestRedis();
 
   /** A spool with its own key prefix, so each test owns its keys. */
-  const setup = (overrides: Partial<SpoolOptions> = {}) => {
-    const keyPrefix = `t-${randomUUID()}:`;
-    const spool = createSpool({
-      redis: db.redis,
-      acks: testReplicaAcks(db.redis),
-      maxEntries: 1000,
-      receiptTtlS: 3600,
-      now: Date.now,
-      keyPrefix,
-      ...overrides,
-    });
-    return { spool, keys: createSpoolKeys(keyPrefix), keyPrefix };
-  };
+  const setup = (overrides: Partial<SpoolOptions> = {}) =>
+    spoolUnderTest(db.redis, { maxEntries: 1000, receiptTtlS: 3600, ...overrides });
 
   it('an append stores every record with its bytes and keys and answers a pending receipt', async () => {
     const { spool, keys } = setup();
@@ -183,14 +171,7 @@ describe('spool append, receipts and stats on a standalone Redis', () => {
 describe('spool when Redis is down', () => {
   it('an append is refused with ERR_REDIS_UNAVAILABLE (503), and works again once Redis is back', async (t) => {
     const { server, redis } = await startTestRedis(t);
-    const spool = createSpool({
-      redis,
-      acks: testReplicaAcks(redis),
-      maxEntries: 100,
-      receiptTtlS: 60,
-      now: Date.now,
-      keyPrefix: 't:',
-    });
+    const { spool } = spoolUnderTest(redis, { maxEntries: 100, receiptTtlS: 60 });
     const input = {
       disStream: 'dis-down',
       logicalStream: 'down',
@@ -219,16 +200,7 @@ describe('spool on Redis Cluster', () => {
   const db = useTestRedis({ cluster: true });
 
   it('the receipt and the entries live in different slots, so the append writes them in two steps', async () => {
-    const keyPrefix = `t-${randomUUID()}:`;
-    const keys = createSpoolKeys(keyPrefix);
-    const spool = createSpool({
-      redis: db.redis,
-      acks: testReplicaAcks(db.redis),
-      maxEntries: 4,
-      receiptTtlS: 60,
-      now: Date.now,
-      keyPrefix,
-    });
+    const { spool, keys, keyPrefix } = spoolUnderTest(db.redis, { maxEntries: 4, receiptTtlS: 60 });
     const target = { disStream: 'dis-cluster', logicalStream: 'c', owner: 'svc-a' };
     const { receiptId } = await spool.append({ ...target, records: records(3) });
     await assert.rejects(

@@ -4,9 +4,8 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DisClient } from '../../src/dis/client.ts';
 import { createForwarder, type ForwarderOptions } from '../../src/spool/forwarder.ts';
-import { createSpoolKeys } from '../../src/spool/keys.ts';
 import type { Receipt } from '../../src/spool/receipt.ts';
-import { createSpool, type Spool } from '../../src/spool/spool.ts';
+import type { Spool } from '../../src/spool/spool.ts';
 import {
   seededRandom,
   startClientAndEmulator,
@@ -15,6 +14,7 @@ import {
 } from '../helpers/dis-fixtures.ts';
 import { useTestRedis } from '../helpers/redis-fixture.ts';
 import { testReplicaAcks } from '../helpers/redis-server.ts';
+import { spoolUnderTest } from '../helpers/spool-fixture.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /** Counts of what the forwarder reported. */
@@ -48,15 +48,7 @@ describe('forwarder: spool to DIS', () => {
   const setup = async (partitions = 2) => {
     const disStream = uniqueStreamName('spool');
     await dis.client.createStream({ stream_name: disStream, partition_count: partitions });
-    const keyPrefix = `t-${randomUUID()}:`;
-    const spool = createSpool({
-      redis: db.redis,
-      acks: testReplicaAcks(db.redis),
-      maxEntries: 10_000,
-      receiptTtlS: 600,
-      now: Date.now,
-      keyPrefix,
-    });
+    const { spool, keys, keyPrefix } = spoolUnderTest(db.redis);
     const forwarders: { stop(): Promise<void> }[] = [];
     const forward = (overrides: Partial<ForwarderOptions> = {}, client: DisClient = dis.client) => {
       const forwarder = createForwarder({
@@ -84,7 +76,7 @@ describe('forwarder: spool to DIS', () => {
       return forwarder;
     };
     const stopAll = () => Promise.all(forwarders.map((f) => f.stop()));
-    return { disStream, spool, keys: createSpoolKeys(keyPrefix), forward, stopAll };
+    return { disStream, spool, keys, forward, stopAll };
   };
 
   /** Every record DIS holds for the stream, as text, across partitions. */

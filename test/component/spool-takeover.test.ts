@@ -4,8 +4,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { whenReady } from '../../src/redis/connect.ts';
 import { createForwarder, type ForwarderOptions } from '../../src/spool/forwarder.ts';
-import { createSpoolKeys } from '../../src/spool/keys.ts';
-import { createSpool, type Spool } from '../../src/spool/spool.ts';
+import type { Spool } from '../../src/spool/spool.ts';
 import {
   startClientAndEmulator,
   uniqueStreamName,
@@ -13,6 +12,7 @@ import {
 } from '../helpers/dis-fixtures.ts';
 import { startTestRedis, useTestRedis } from '../helpers/redis-fixture.ts';
 import { testReplicaAcks } from '../helpers/redis-server.ts';
+import { spoolUnderTest } from '../helpers/spool-fixture.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /** One Redis, one emulator; every test has its own DIS stream and key prefix. */
@@ -41,15 +41,7 @@ function useRig(options: { cluster?: boolean } = {}) {
   const setup = async () => {
     const disStream = uniqueStreamName('takeover');
     await rig.dis.client.createStream({ stream_name: disStream, partition_count: 2 });
-    const keyPrefix = `t-${randomUUID()}:`;
-    const spool = createSpool({
-      redis: rig.redis,
-      acks: testReplicaAcks(rig.redis),
-      maxEntries: 10_000,
-      receiptTtlS: 600,
-      now: Date.now,
-      keyPrefix,
-    });
+    const { spool, keys, keyPrefix } = spoolUnderTest(rig.redis);
     const forward = (overrides: Partial<ForwarderOptions> = {}) => {
       const forwarder = createForwarder({
         redis: rig.redis,
@@ -87,7 +79,7 @@ function useRig(options: { cluster?: boolean } = {}) {
       rig.dis.emulator.state
         .records(disStream)
         .flatMap((p) => p.records.map((r) => r.data.toString()));
-    return { disStream, spool, keys: createSpoolKeys(keyPrefix), forward, append, stored };
+    return { disStream, spool, keys, forward, append, stored };
   };
   return { rig, setup };
 }
@@ -208,12 +200,10 @@ describe('forwarder through a Redis restart', () => {
     });
     try {
       await dis.client.createStream({ stream_name: 'dis-restart', partition_count: 1 });
-      const spool = createSpool({
-        redis,
-        acks: testReplicaAcks(redis),
+      // The forwarder above reads the same keys.
+      const { spool } = spoolUnderTest(redis, {
         maxEntries: 100,
         receiptTtlS: 60,
-        now: Date.now,
         keyPrefix: 't:',
       });
       forwarder.start();
