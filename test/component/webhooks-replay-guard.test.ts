@@ -14,6 +14,7 @@ import {
 import type { ReplayGuard } from '../../src/webhooks/replay-guard.ts';
 import { createWebhookVerifier } from '../../src/webhooks/verifier.ts';
 import { startTestRedis, useTestRedis } from '../helpers/redis-fixture.ts';
+import { webhookSource } from '../helpers/webhook-source.ts';
 
 /** The behaviour both guards promise; each test uses its own source name. */
 function behavesLikeAReplayGuard(make: () => ReplayGuard): void {
@@ -204,15 +205,9 @@ describe('Redis replay guard', () => {
       .find((v) => v.data?.id === 'sw-v-01')?.data;
     assert.ok(vector !== undefined);
 
-    const verifier = createWebhookVerifier({
-      profile: 'standard-webhooks',
-      secrets: [vector.secret],
-      stream: 'events',
-      mode: 'async',
-      toleranceS: 300,
-      maxBodyBytes: 1024,
-      replayOnRedisDown: 'reject',
-    });
+    const verifier = createWebhookVerifier(
+      webhookSource('standard-webhooks', [vector.secret], { maxBodyBytes: 1024 }),
+    );
     const guard = createRedisReplayGuard({
       redis: db.redis,
       ttlS: replayTtlS(300),
