@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { createEmulator } from '../../src/emulator/emulator.ts';
+import { exitOnSignal } from './exit-on-signal.ts';
 
 // The benchmark's DIS: the emulator in its own process (so its CPU is measured apart from the
 // gateway's), with throttling off so DIS's per-partition write limits never answer DIS.4303, and a
@@ -30,18 +31,4 @@ const emulator = await createEmulator({
 });
 console.log(`bench upstream (DIS emulator) listening on ${emulator.url}`);
 
-let closing = false;
-const close = (): void => {
-  if (closing) return;
-  closing = true;
-  emulator.close().then(
-    () => {
-      process.exit(0);
-    },
-    () => {
-      process.exit(1);
-    },
-  );
-};
-process.once('SIGTERM', close);
-process.once('SIGINT', close);
+exitOnSignal(() => emulator.close());
