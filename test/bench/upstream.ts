@@ -29,6 +29,6 @@ const emulator = await createEmulator({
   throttling: false,
   retention: { maxAgeMs: 60_000, maxRecordsPerPartition: 2_000 },
 });
-console.log(`bench upstream (DIS emulator) listening on ${emulator.url}`);
-
 exitOnSignal(() => emulator.close());
+// Only once a signal can stop it cleanly: the benchmark may signal as soon as it reads this line.
+console.log(`bench upstream (DIS emulator) listening on ${emulator.url}`);
