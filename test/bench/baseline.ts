@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { z } from 'zod';
 import type { PutRecordsRequestEntry } from '../../src/dis/wire.ts';
 import { createBaselineForwarder, toEntries, webhookEntry } from './baseline-forward.ts';
+import { exitOnSignal } from './exit-on-signal.ts';
 import { readBody, sendJson } from './http-body.ts';
 
 // The benchmark's baseline: a bare node:http server in front of the same DIS, doing the same
@@ -75,21 +76,12 @@ server.listen(0, '127.0.0.1', () => {
   console.log(`bench baseline listening on http://127.0.0.1:${port}`);
 });
 
-let closing = false;
-const close = (): void => {
-  if (closing) return;
-  closing = true;
+exitOnSignal(async () => {
   server.closeAllConnections();
-  server.close(() => {
-    forwarder.close().then(
-      () => {
-        process.exit(0);
-      },
-      () => {
-        process.exit(1);
-      },
-    );
+  await new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve();
+    });
   });
-};
-process.once('SIGTERM', close);
-process.once('SIGINT', close);
+  await forwarder.close();
+});

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { verifySignedRequest } from '../../src/emulator/auth.ts';
+import { exitOnSignal } from './exit-on-signal.ts';
 import { readBody, sendJson } from './http-body.ts';
 
 // The benchmark's default DIS: answers PutRecords with one verdict per record and nothing more, so
@@ -91,9 +92,11 @@ server.listen(0, '127.0.0.1', () => {
   console.log(`bench upstream (minimal PutRecords) listening on http://127.0.0.1:${port}`);
 });
 
-const close = (): void => {
+exitOnSignal(async () => {
   server.closeAllConnections();
-  server.close(() => process.exit(0));
-};
-process.once('SIGTERM', close);
-process.once('SIGINT', close);
+  await new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+  });
+});

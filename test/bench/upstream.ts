@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { createEmulator } from '../../src/emulator/emulator.ts';
+import { exitOnSignal } from './exit-on-signal.ts';
 
 // The benchmark's DIS: the emulator in its own process (so its CPU is measured apart from the
 // gateway's), with throttling off so DIS's per-partition write limits never answer DIS.4303, and a
@@ -28,20 +29,6 @@ const emulator = await createEmulator({
   throttling: false,
   retention: { maxAgeMs: 60_000, maxRecordsPerPartition: 2_000 },
 });
+exitOnSignal(() => emulator.close());
+// Only once a signal can stop it cleanly: the benchmark may signal as soon as it reads this line.
 console.log(`bench upstream (DIS emulator) listening on ${emulator.url}`);
-
-let closing = false;
-const close = (): void => {
-  if (closing) return;
-  closing = true;
-  emulator.close().then(
-    () => {
-      process.exit(0);
-    },
-    () => {
-      process.exit(1);
-    },
-  );
-};
-process.once('SIGTERM', close);
-process.once('SIGINT', close);

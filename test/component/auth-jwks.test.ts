@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import {
-  createJwtVerifier,
-  type JwtVerifierOptions,
-  type TokenVerifier,
-} from '../../src/auth/jwt-verifier.ts';
+import type { JwtVerifierOptions, TokenVerifier } from '../../src/auth/jwt-verifier.ts';
 import { startJwksServer, toJwk, type JwksServer } from '../helpers/jwt-jwks-server.ts';
 import {
-  AUDIENCE,
-  ISSUER,
   NOW_MS,
   NOW_S,
   assertInvalidToken,
@@ -17,6 +11,7 @@ import {
   ecKeyPair,
   rsaKeyPair,
   signJwt,
+  testJwtVerifier,
 } from '../helpers/jwt-tokens.ts';
 
 const INTERVAL_MS = 30_000;
@@ -45,16 +40,11 @@ interface Setup {
 function jwksVerifier(jwksUrl: string, overrides: Partial<JwtVerifierOptions> = {}): Setup {
   let now = NOW_MS;
   const errors: Error[] = [];
-  const verifier = createJwtVerifier({
+  const verifier = testJwtVerifier({
     algorithms: ['RS256', 'ES256'],
-    issuer: [ISSUER],
-    audience: [AUDIENCE],
     jwksUrl,
     jwksRefreshIntervalMs: INTERVAL_MS,
     onJwksError: (error) => errors.push(error),
-    principalClaim: 'sub',
-    scopeClaim: 'scope',
-    clockToleranceS: 30,
     now: () => now,
     ...overrides,
   });
@@ -243,15 +233,10 @@ describe('key references inside the token are never followed', () => {
       const legit = await server([toJwk(rsa1.publicKey, { kid: 'rsa-1' })]);
       const headers = { [param]: evil.jwksUrl };
 
-      const staticOnly = createJwtVerifier({
+      const staticOnly = testJwtVerifier({
         algorithms: ['RS256'],
-        issuer: [ISSUER],
-        audience: [AUDIENCE],
         publicKeys: [{ pem: rsa1.publicPem }],
-        principalClaim: 'sub',
-        scopeClaim: 'scope',
         clockToleranceS: 0,
-        now: () => NOW_MS,
       });
       await assertInvalidToken(
         staticOnly.authenticate(bearer(rsToken('evil', attacker.privateKey, headers))),

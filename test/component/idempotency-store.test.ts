@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../../src/errors/app-error.ts';
 import { toIdempotencyRedisKey } from '../../src/idempotency/key.ts';
@@ -13,10 +13,8 @@ import type {
   IdempotencyStore,
   StoredAnswer,
 } from '../../src/idempotency/types.ts';
-import { closeRedis, createRedis, whenReady } from '../../src/redis/connect.ts';
-import type { RedisClient } from '../../src/redis/connect.ts';
-import { connectTestRedis, startRedis, testReplicaAcks } from '../helpers/redis-server.ts';
-import type { RedisServer } from '../helpers/redis-server.ts';
+import { startTestRedis, useTestRedis } from '../helpers/redis-fixture.ts';
+import { testReplicaAcks } from '../helpers/redis-server.ts';
 
 interface Subject {
   readonly store: IdempotencyStore;
@@ -162,22 +160,12 @@ describe('memory idempotency store', () => {
 });
 
 describe('Redis idempotency store', () => {
-  let server: RedisServer;
-  let redis: RedisClient;
-
-  before(async () => {
-    server = await startRedis();
-    redis = await connectTestRedis(server, 1000);
-  });
-  after(async () => {
-    await closeRedis(redis);
-    await server.stop();
-  });
+  const db = useTestRedis({ commandTimeoutMs: 1000 });
 
   behavesLikeAnIdempotencyStore(() => ({
     store: createRedisIdempotencyStore({
-      redis,
-      acks: testReplicaAcks(redis),
+      redis: db.redis,
+      acks: testReplicaAcks(db.redis),
       ttlMs: TTL_MS,
       keyPrefix: `gw:idem:t-${randomUUID()}`,
     }),
@@ -187,34 +175,31 @@ describe('Redis idempotency store', () => {
   it('the key lives for the lock TTL while in progress and for the verdict TTL once completed', async () => {
     const keyPrefix = `gw:idem:t-${randomUUID()}`;
     const store = createRedisIdempotencyStore({
-      redis,
-      acks: testReplicaAcks(redis),
+      redis: db.redis,
+      acks: testReplicaAcks(db.redis),
       ttlMs: 86_400_000,
       keyPrefix,
     });
     const request = { principal: 'p', stream: 's', key: 'k', fingerprint: 'f', lockTtlMs: 30_000 };
     const redisKey = toIdempotencyRedisKey(keyPrefix, 'p', 's', 'k');
     const handle = started(await store.begin(request));
-    const lockTtl = await redis.pttl(redisKey);
+    const lockTtl = await db.redis.pttl(redisKey);
     assert.ok(lockTtl > 29_000 && lockTtl <= 30_000, `lock ttl ${lockTtl}`);
     await store.complete(handle, answer);
-    const verdictTtl = await redis.pttl(redisKey);
+    const verdictTtl = await db.redis.pttl(redisKey);
     assert.ok(verdictTtl > 86_399_000 && verdictTtl <= 86_400_000, `verdict ttl ${verdictTtl}`);
-    assert.equal(await redis.hget(redisKey, 'owner'), null, 'no lock token is kept with a verdict');
+    assert.equal(
+      await db.redis.hget(redisKey, 'owner'),
+      null,
+      'no lock token is kept with a verdict',
+    );
   });
 
   it('when Redis is down, begin, complete and release fail with ERR_REDIS_UNAVAILABLE and Retry-After', async (t) => {
-    const own = await startRedis();
-    const client = createRedis({
-      connection: { mode: 'standalone', url: own.url },
+    const { server: own, redis: client } = await startTestRedis(t, {
       commandTimeoutMs: 200,
       connectTimeoutMs: 200,
     });
-    t.after(async () => {
-      await closeRedis(client);
-      await own.stop();
-    });
-    await whenReady(client, 5000);
     const store = createRedisIdempotencyStore({
       redis: client,
       acks: testReplicaAcks(client),

@@ -1,66 +1,32 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createRedisIdempotencyStore } from '../../src/idempotency/redis-store.ts';
-import { createMemoryRateLimiter } from '../../src/ratelimit/memory-limiter.ts';
-import { createRateLimitPolicy } from '../../src/ratelimit/policy.ts';
 import type { RateLimitPolicyConfig } from '../../src/ratelimit/policy.ts';
-import { createRedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
-import { closeRedis, createRedis, whenReady } from '../../src/redis/connect.ts';
-import type { RedisClient } from '../../src/redis/connect.ts';
-import { startRedis, testReplicaAcks } from '../helpers/redis-server.ts';
-import type { RedisServer } from '../helpers/redis-server.ts';
-
-const generous = { requestsPerS: 1e6, burst: 1e6, recordsPerS: 1e9, bytesPerS: 1e12 };
+import { useTestRedis } from '../helpers/redis-fixture.ts';
+import { GENEROUS, redisLimiterUnderTest } from '../helpers/ratelimit-fixture.ts';
+import { testReplicaAcks } from '../helpers/redis-server.ts';
 
 // A one-node cluster owns every slot but still refuses a script whose keys span two slots, so it
 // proves that the principal's and the stream's keys are split into one call per slot.
 describe('Redis Cluster mode', () => {
-  let server: RedisServer;
-  let cluster: RedisClient;
-
-  before(async () => {
-    server = await startRedis({ cluster: true });
-    cluster = createRedis({
-      connection: { mode: 'cluster', nodes: [{ host: '127.0.0.1', port: server.port }] },
-      commandTimeoutMs: 1000,
-      connectTimeoutMs: 1000,
-    });
-    await whenReady(cluster, 10_000);
-  });
-  after(async () => {
-    await closeRedis(cluster);
-    await server.stop();
-  });
+  const db = useTestRedis({ cluster: true, commandTimeoutMs: 1000 });
 
   const setup = (config: Partial<RateLimitPolicyConfig>) => {
-    const policy = createRateLimitPolicy({
-      default: generous,
-      principals: {},
-      streams: {},
-      ...config,
-    });
-    const limiter = createRedisRateLimiter({
-      redis: cluster,
-      policy,
-      onError: 'fail-closed',
-      fallback: createMemoryRateLimiter({ policy, now: Date.now }),
-      now: Date.now,
-      keyPrefix: `gw:rl:t-${randomUUID()}`,
-    });
+    const { limiter } = redisLimiterUnderTest(db.redis, config);
     return (principal: string, records: number) =>
       limiter.check({ principal, stream: 's', records, bytes: 1 });
   };
 
   it('a script over keys of two slots is refused, which is why limits take one call per slot', async () => {
     await assert.rejects(
-      cluster.eval('return 1', 2, 'gw:rl:{p:a}:req', 'gw:rl:{s:b}:rec'),
+      db.redis.eval('return 1', 2, 'gw:rl:{p:a}:req', 'gw:rl:{s:b}:rec'),
       /CROSSSLOT|same slot/,
     );
   });
 
   it('limits are enforced across the principal slot and the stream slot', async () => {
-    const check = setup({ default: { ...generous, requestsPerS: 1, burst: 3 } });
+    const check = setup({ default: { ...GENEROUS, requestsPerS: 1, burst: 3 } });
     const decisions = [];
     for (let i = 0; i < 4; i += 1) decisions.push(await check('p', 1));
     assert.deepEqual(
@@ -77,7 +43,7 @@ describe('Redis Cluster mode', () => {
 
   it('when the stream slot denies, what the principal slot took is refunded', async () => {
     const check = setup({
-      default: { ...generous, requestsPerS: 1, burst: 3 },
+      default: { ...GENEROUS, requestsPerS: 1, burst: 3 },
       streams: {
         s: { partitions: 1, type: 'COMMON', limits: { recordsPerS: 1, burstRecords: 10 } },
       },
@@ -91,8 +57,8 @@ describe('Redis Cluster mode', () => {
 
   it('the idempotency store works against a cluster (one key per call)', async () => {
     const store = createRedisIdempotencyStore({
-      redis: cluster,
-      acks: testReplicaAcks(cluster),
+      redis: db.redis,
+      acks: testReplicaAcks(db.redis),
       ttlMs: 60_000,
       keyPrefix: `gw:idem:t-${randomUUID()}`,
     });

@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import { createMemoryRateLimiter } from '../../src/ratelimit/memory-limiter.ts';
 import { createRateLimitPolicy } from '../../src/ratelimit/policy.ts';
 import { createRedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
-import { closeRedis, createRedis, whenReady } from '../../src/redis/connect.ts';
-import { startRedis } from '../helpers/redis-server.ts';
+import { closeRedis } from '../../src/redis/connect.ts';
+import { connectTestRedis, startRedis } from '../helpers/redis-server.ts';
 
 const RATE = 200;
 const BURST = 50;
@@ -28,13 +28,8 @@ describe('rate limits shared by gateway instances', () => {
     // disagree by minutes (the script reads Redis's clock, so skew must not matter).
     const instances = await Promise.all(
       [0, -90_000, 120_000].map(async (skewMs) => {
-        const redis = createRedis({
-          connection: { mode: 'standalone', url: server.url },
-          commandTimeoutMs: 2000,
-          connectTimeoutMs: 2000,
-        });
+        const redis = await connectTestRedis(server, { connectTimeoutMs: 2000 });
         t.after(() => closeRedis(redis));
-        await whenReady(redis, 5000);
         const now = () => Date.now() + skewMs;
         return createRedisRateLimiter({
           redis,

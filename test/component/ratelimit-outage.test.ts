@@ -7,8 +7,7 @@ import { createMemoryRateLimiter } from '../../src/ratelimit/memory-limiter.ts';
 import { createRateLimitPolicy } from '../../src/ratelimit/policy.ts';
 import { createRedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
 import type { RateLimitDecision } from '../../src/ratelimit/types.ts';
-import { closeRedis, createRedis, whenReady } from '../../src/redis/connect.ts';
-import { startRedis } from '../helpers/redis-server.ts';
+import { startTestRedis } from '../helpers/redis-fixture.ts';
 
 const policy = createRateLimitPolicy({
   default: { requestsPerS: 1, burst: 3, recordsPerS: 1e6, bytesPerS: 1e9 },
@@ -21,20 +20,13 @@ async function setup(
   onError: 'fail-open' | 'fail-closed',
   retryRedisAfterMs = 100,
 ) {
-  const server = await startRedis();
   const connectionErrors: Error[] = [];
-  const redis = createRedis({
-    connection: { mode: 'standalone', url: server.url },
+  const { server, redis } = await startTestRedis(t, {
     commandTimeoutMs: 100,
     connectTimeoutMs: 500,
     maxReconnectDelayMs: 500,
     onError: (error) => connectionErrors.push(error),
   });
-  t.after(async () => {
-    await closeRedis(redis);
-    await server.stop();
-  });
-  await whenReady(redis, 5000);
   const fallbacks: unknown[] = [];
   const decisions: RateLimitDecision[] = [];
   const limiter = createRedisRateLimiter({

@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createMemoryRateLimiter } from '../../src/ratelimit/memory-limiter.ts';
-import { createRateLimitPolicy } from '../../src/ratelimit/policy.ts';
 import type { RateLimitPolicyConfig } from '../../src/ratelimit/policy.ts';
-import { createRedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
 import type { RateLimitInput } from '../../src/ratelimit/types.ts';
-import { closeRedis } from '../../src/redis/connect.ts';
-import type { RedisClient } from '../../src/redis/connect.ts';
-import { connectTestRedis, startRedis } from '../helpers/redis-server.ts';
-import type { RedisServer } from '../helpers/redis-server.ts';
+import { useTestRedis } from '../helpers/redis-fixture.ts';
+import { GENEROUS, redisLimiterUnderTest } from '../helpers/ratelimit-fixture.ts';
 
-const generous = { requestsPerS: 1e6, burst: 1e6, recordsPerS: 1e9, bytesPerS: 1e12 };
 const bigStream = {
   partitions: 1,
   type: 'COMMON',
@@ -21,35 +14,11 @@ const bigStream = {
 const SF_ITEM = /^"[a-z-]+"(;[a-z][a-z0-9-]*=(\d+|"[a-z-]+"))+$/;
 
 describe('Redis rate limiter', () => {
-  let server: RedisServer;
-  let redis: RedisClient;
-
-  before(async () => {
-    server = await startRedis();
-    redis = await connectTestRedis(server, 1000);
-  });
-  after(async () => {
-    await closeRedis(redis);
-    await server.stop();
-  });
+  const db = useTestRedis({ commandTimeoutMs: 1000 });
 
   /** A limiter with its own key prefix; `stream` and `principal` default to unique names. */
   const setup = (config: Partial<RateLimitPolicyConfig>) => {
-    const keyPrefix = `gw:rl:t-${randomUUID()}`;
-    const policy = createRateLimitPolicy({
-      default: generous,
-      principals: {},
-      streams: {},
-      ...config,
-    });
-    const limiter = createRedisRateLimiter({
-      redis,
-      policy,
-      onError: 'fail-closed',
-      fallback: createMemoryRateLimiter({ policy, now: Date.now }),
-      now: Date.now,
-      keyPrefix,
-    });
+    const { limiter, keyPrefix } = redisLimiterUnderTest(db.redis, config);
     const call = (input: Partial<RateLimitInput> = {}) =>
       limiter.check({ principal: 'p', stream: 's', records: 1, bytes: 1, ...input });
     const admitted = async (n: number, input: Partial<RateLimitInput> = {}) => {
@@ -67,7 +36,7 @@ describe('Redis rate limiter', () => {
   // Rates are low enough that a loaded machine cannot refill a bucket between two calls of a test.
   it('admits the burst, then denies with a retry-after of at most one refill interval', async () => {
     const t = setup({
-      default: { ...generous, requestsPerS: 1, burst: 5 },
+      default: { ...GENEROUS, requestsPerS: 1, burst: 5 },
       streams: { s: bigStream },
     });
     assert.equal(await t.admitted(5), 5);
@@ -79,7 +48,7 @@ describe('Redis rate limiter', () => {
 
   it('refills over time at the configured rate, up to the burst and no further', async () => {
     const t = setup({
-      default: { ...generous, requestsPerS: 10, burst: 5 },
+      default: { ...GENEROUS, requestsPerS: 10, burst: 5 },
       streams: { s: bigStream },
     });
     let denied = await t.call();
@@ -99,7 +68,7 @@ describe('Redis rate limiter', () => {
 
   it('charges records and bytes by their count, and names the bucket that ran out', async () => {
     const t = setup({
-      default: { ...generous, recordsPerS: 10, burstRecords: 100 },
+      default: { ...GENEROUS, recordsPerS: 10, burstRecords: 100 },
       streams: {
         s: bigStream,
         b: { partitions: 1, type: 'COMMON', limits: { bytesPerS: 10, burstBytes: 1000 } },
@@ -120,7 +89,7 @@ describe('Redis rate limiter', () => {
 
   it('a denied request consumes from none of its buckets', async () => {
     const t = setup({
-      default: { ...generous, requestsPerS: 1, burst: 3 },
+      default: { ...GENEROUS, requestsPerS: 1, burst: 3 },
       streams: {
         s: { partitions: 1, type: 'COMMON', limits: { recordsPerS: 1, burstRecords: 10 } },
       },
@@ -134,7 +103,7 @@ describe('Redis rate limiter', () => {
 
   it('a request above the burst passes only on a full bucket and leaves a debt', async () => {
     const t = setup({
-      default: { ...generous, recordsPerS: 10, burstRecords: 10 },
+      default: { ...GENEROUS, recordsPerS: 10, burstRecords: 10 },
       streams: { s: bigStream },
     });
     assert.equal((await t.call({ records: 30 })).allowed, true);
@@ -157,7 +126,7 @@ describe('Redis rate limiter', () => {
 
   it('a per-principal override applies to that principal only', async () => {
     const t = setup({
-      default: { ...generous, requestsPerS: 0.1, burst: 3 },
+      default: { ...GENEROUS, requestsPerS: 0.1, burst: 3 },
       principals: { vip: { requestsPerS: 0.1, burst: 30 } },
       streams: { s: bigStream },
     });
@@ -166,7 +135,7 @@ describe('Redis rate limiter', () => {
   });
 
   it('principals whose names differ only by braces and colons get separate buckets', async () => {
-    const t = setup({ default: { ...generous, requestsPerS: 0.1, burst: 1 }, streams: {} });
+    const t = setup({ default: { ...GENEROUS, requestsPerS: 0.1, burst: 1 }, streams: {} });
     assert.equal((await t.call({ principal: 'a}:{b', stream: 'x' })).allowed, true);
     assert.equal((await t.call({ principal: 'a', stream: 'b}:{x' })).allowed, true);
     assert.equal((await t.call({ principal: '{a}', stream: 'x' })).allowed, true);
@@ -175,7 +144,7 @@ describe('Redis rate limiter', () => {
 
   it('every answer carries RateLimit-Policy and RateLimit, counting down to r=0 on the denial', async () => {
     const t = setup({
-      default: { ...generous, requestsPerS: 1, burst: 3 },
+      default: { ...GENEROUS, requestsPerS: 1, burst: 3 },
       streams: { s: bigStream },
     });
     const seen: string[] = [];
@@ -210,14 +179,14 @@ describe('Redis rate limiter', () => {
     const keys: string[] = [];
     let cursor = '0';
     do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `${t.keyPrefix}:*`, 'COUNT', 100);
+      const [next, batch] = await db.redis.scan(cursor, 'MATCH', `${t.keyPrefix}:*`, 'COUNT', 100);
       cursor = next;
       keys.push(...batch);
     } while (cursor !== '0');
     assert.equal(keys.length, 5);
     // Time to full: requests 1 s, records 1 s, bytes 1 s, stream records 2 s, stream bytes 2 s.
     for (const key of keys) {
-      const ttl = await redis.pttl(key);
+      const ttl = await db.redis.pttl(key);
       const full = key.startsWith(`${t.keyPrefix}:{s:`) ? 2000 : 1000;
       assert.ok(ttl > 0 && ttl <= full, `${key} expires in ${ttl} ms`);
     }

@@ -2,20 +2,17 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createRedisIdempotencyStore } from '../../src/idempotency/redis-store.ts';
-import { createMemoryRateLimiter } from '../../src/ratelimit/memory-limiter.ts';
-import { createRateLimitPolicy } from '../../src/ratelimit/policy.ts';
-import { createRedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
 import { closeRedis, createRedis, whenReady, type RedisClient } from '../../src/redis/connect.ts';
-import { createSpool } from '../../src/spool/spool.ts';
 import { createRedisReplayGuard } from '../../src/webhooks/replay-guard.ts';
+import { redisLimiterUnderTest } from '../helpers/ratelimit-fixture.ts';
 import { testReplicaAcks } from '../helpers/redis-server.ts';
 import { startRedisCluster, type RedisClusterRig } from '../helpers/redis-topology.ts';
+import { spoolUnderTest } from '../helpers/spool-fixture.ts';
 
 // A real cluster of three masters (and their replicas): calls issued in the same tick whose keys
 // live on different masters must each reach their own master. A one-node cluster cannot show this,
 // since every slot is on the one node.
 
-const generous = { requestsPerS: 1e6, burst: 1e6, recordsPerS: 1e9, bytesPerS: 1e12 };
 const CALLS = 300;
 
 describe('Redis Cluster of three masters: every call reaches the master of its keys', () => {
@@ -47,15 +44,7 @@ describe('Redis Cluster of three masters: every call reaches the master of its k
   });
 
   it(`${CALLS} rate-limit checks in one tick for principals on different masters are all decided in Redis`, async () => {
-    const policy = createRateLimitPolicy({ default: generous, principals: {}, streams: {} });
-    const limiter = createRedisRateLimiter({
-      redis,
-      policy,
-      onError: 'fail-closed',
-      fallback: createMemoryRateLimiter({ policy, now: Date.now }),
-      now: Date.now,
-      keyPrefix: `gw:rl:t-${randomUUID()}`,
-    });
+    const { limiter } = redisLimiterUnderTest(redis);
     const results = await Promise.allSettled(
       Array.from({ length: CALLS }, (_, i) =>
         limiter.check({ principal: `p-${i}`, stream: `s-${i % 7}`, records: 1, bytes: 10 }),
@@ -102,14 +91,7 @@ describe('Redis Cluster of three masters: every call reaches the master of its k
   });
 
   it('spool appends to streams on different masters in one tick all succeed, receipts included', async () => {
-    const spool = createSpool({
-      redis,
-      acks: testReplicaAcks(redis),
-      maxEntries: 10_000,
-      receiptTtlS: 60,
-      now: Date.now,
-      keyPrefix: `gw:t-${randomUUID()}:`,
-    });
+    const { spool } = spoolUnderTest(redis, { receiptTtlS: 60 });
     const appended = await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
         spool.append({

@@ -10,9 +10,10 @@ import {
   type ReplicaAcks,
   type ReplicatedWrite,
 } from '../../src/redis/replication.ts';
-import { createSpool } from '../../src/spool/spool.ts';
+import { startTestRedis } from '../helpers/redis-fixture.ts';
 import { connectTestRedis, startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { replicationInfo } from '../helpers/redis-topology.ts';
+import { spoolUnderTest } from '../helpers/spool-fixture.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 // A primary with one replica: acknowledged writes are confirmed by WAIT, and a replica that stops
@@ -26,14 +27,7 @@ describe('acknowledged writes wait for the replicas', () => {
   let redis: RedisClient;
   /** A spool of its own (key prefix) on the primary, acknowledging through `acks`. */
   const spoolWith = (acks: ReplicaAcks) =>
-    createSpool({
-      redis,
-      acks,
-      maxEntries: 100,
-      receiptTtlS: 60,
-      now: Date.now,
-      keyPrefix: `gw:t-${randomUUID()}:`,
-    });
+    spoolUnderTest(redis, { acks, maxEntries: 100, receiptTtlS: 60 }).spool;
 
   before(async () => {
     primary = await startRedis();
@@ -50,28 +44,17 @@ describe('acknowledged writes wait for the replicas', () => {
     await primary.stop();
   });
 
-  it('auto asks for one confirmation when the primary has a replica, and none without one', async () => {
+  it('auto asks for one confirmation when the primary has a replica, and none without one', async (t) => {
     const acks = createReplicaAcks(redis, { minReplicaAcks: 'auto', timeoutMs: 500 });
     assert.equal(await acks.required(), 1);
     assert.deepEqual(await acks.census(), { primaries: [{ address: 'primary', replicas: 1 }] });
-    const lone = await startRedis();
-    const loneClient = await connectTestRedis(lone);
-    try {
-      const loneAcks = createReplicaAcks(loneClient, { minReplicaAcks: 'auto', timeoutMs: 500 });
-      assert.equal(await loneAcks.required(), 0);
-    } finally {
-      await closeRedis(loneClient);
-      await lone.stop();
-    }
+    const { redis: loneClient } = await startTestRedis(t);
+    const loneAcks = createReplicaAcks(loneClient, { minReplicaAcks: 'auto', timeoutMs: 500 });
+    assert.equal(await loneAcks.required(), 0);
   });
 
   it('auto that started at 0 goes up once a replica has attached (the primaries are asked again every 10 s), never down', async (t) => {
-    const lone = await startRedis();
-    const client = await connectTestRedis(lone);
-    t.after(async () => {
-      await closeRedis(client);
-      await lone.stop();
-    });
+    const { server: lone, redis: client } = await startTestRedis(t);
     let clock = 1_000_000;
     const raised: number[] = [];
     const acks = createReplicaAcks(
@@ -182,46 +165,28 @@ describe('acknowledged writes wait for the replicas', () => {
 });
 
 describe('Redis settings read at startup', () => {
-  it('an eviction policy other than noeviction is a refusal; AOF off is a warning', async () => {
-    const server = await startRedis({ args: ['--maxmemory-policy', 'volatile-lru'] });
-    const redis = await connectTestRedis(server);
-    try {
-      const findings = await checkRedisPersistence(redis);
-      assert.equal(findings.refusals.length, 1);
-      assert.match(findings.refusals[0] ?? '', /maxmemory-policy is volatile-lru/);
-      assert.equal(findings.warnings.length, 1);
-      assert.match(findings.warnings[0] ?? '', /appendonly is off/);
-    } finally {
-      await closeRedis(redis);
-      await server.stop();
-    }
+  it('an eviction policy other than noeviction is a refusal; AOF off is a warning', async (t) => {
+    const { redis } = await startTestRedis(t, { args: ['--maxmemory-policy', 'volatile-lru'] });
+    const findings = await checkRedisPersistence(redis);
+    assert.equal(findings.refusals.length, 1);
+    assert.match(findings.refusals[0] ?? '', /maxmemory-policy is volatile-lru/);
+    assert.equal(findings.warnings.length, 1);
+    assert.match(findings.warnings[0] ?? '', /appendonly is off/);
   });
 
-  it('noeviction with AOF on passes without a word', async () => {
-    const server = await startRedis({ args: ['--appendonly', 'yes'] });
-    const redis = await connectTestRedis(server);
-    try {
-      assert.deepEqual(await checkRedisPersistence(redis), { refusals: [], warnings: [] });
-    } finally {
-      await closeRedis(redis);
-      await server.stop();
-    }
+  it('noeviction with AOF on passes without a word', async (t) => {
+    const { redis } = await startTestRedis(t, { args: ['--appendonly', 'yes'] });
+    assert.deepEqual(await checkRedisPersistence(redis), { refusals: [], warnings: [] });
   });
 
-  it('a Redis that refuses CONFIG GET (a managed one) gets a warning, not a refusal', async () => {
-    const server = await startRedis({ args: ['--rename-command', 'CONFIG', ''] });
-    const redis = await connectTestRedis(server);
-    try {
-      const findings = await checkRedisPersistence(redis);
-      assert.deepEqual(findings.refusals, []);
-      assert.equal(findings.warnings.length, 1);
-      assert.match(
-        findings.warnings[0] ?? '',
-        /cannot read its settings \(CONFIG GET: ERR unknown command/,
-      );
-    } finally {
-      await closeRedis(redis);
-      await server.stop();
-    }
+  it('a Redis that refuses CONFIG GET (a managed one) gets a warning, not a refusal', async (t) => {
+    const { redis } = await startTestRedis(t, { args: ['--rename-command', 'CONFIG', ''] });
+    const findings = await checkRedisPersistence(redis);
+    assert.deepEqual(findings.refusals, []);
+    assert.equal(findings.warnings.length, 1);
+    assert.match(
+      findings.warnings[0] ?? '',
+      /cannot read its settings \(CONFIG GET: ERR unknown command/,
+    );
   });
 });

@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { AppError } from '../../src/errors/app-error.ts';
-import { closeRedis, createRedis, whenReady, type RedisClient } from '../../src/redis/connect.ts';
-import { createSpoolKeys } from '../../src/spool/keys.ts';
-import { createSpool, type SpoolOptions } from '../../src/spool/spool.ts';
-import { startRedis, type RedisServer, testReplicaAcks } from '../helpers/redis-server.ts';
-
-function connect(server: RedisServer): RedisClient {
-  return createRedis({
-    connection: { mode: 'standalone', url: server.url },
-    commandTimeoutMs: 2000,
-    connectTimeoutMs: 1000,
-  });
-}
+import { whenReady } from '../../src/redis/connect.ts';
+import type { SpoolOptions } from '../../src/spool/spool.ts';
+import { startTestRedis, useTestRedis } from '../helpers/redis-fixture.ts';
+import { spoolUnderTest } from '../helpers/spool-fixture.ts';
 
 const records = (n: number, tag = 'r') =>
   Array.from({ length: n }, (_, i) => ({
@@ -33,32 +25,11 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<App
 }
 
 describe('spool append, receipts and stats on a standalone Redis', () => {
-  let server: RedisServer;
-  let redis: RedisClient;
-  before(async () => {
-    server = await startRedis();
-    redis = connect(server);
-    await whenReady(redis, 5000);
-  });
-  after(async () => {
-    await closeRedis(redis);
-    await server.stop();
-  });
+  const db = useTestRedis();
 
   /** A spool with its own key prefix, so each test owns its keys. */
-  const setup = (overrides: Partial<SpoolOptions> = {}) => {
-    const keyPrefix = `t-${randomUUID()}:`;
-    const spool = createSpool({
-      redis,
-      acks: testReplicaAcks(redis),
-      maxEntries: 1000,
-      receiptTtlS: 3600,
-      now: Date.now,
-      keyPrefix,
-      ...overrides,
-    });
-    return { spool, keys: createSpoolKeys(keyPrefix), keyPrefix };
-  };
+  const setup = (overrides: Partial<SpoolOptions> = {}) =>
+    spoolUnderTest(db.redis, { maxEntries: 1000, receiptTtlS: 3600, ...overrides });
 
   it('an append stores every record with its bytes and keys and answers a pending receipt', async () => {
     const { spool, keys } = setup();
@@ -72,7 +43,7 @@ describe('spool append, receipts and stats on a standalone Redis', () => {
         { data: Buffer.from('b'), partitionId: '1' },
       ],
     });
-    const entries = await redis.xrangeBuffer(keys.stream('dis-clicks'), '-', '+');
+    const entries = await db.redis.xrangeBuffer(keys.stream('dis-clicks'), '-', '+');
     assert.equal(entries.length, 2);
     const fields = entries.map(([, f]) => f.map((b) => b.toString('latin1')));
     assert.deepEqual(fields[0], [
@@ -99,7 +70,7 @@ describe('spool append, receipts and stats on a standalone Redis', () => {
     assert.equal(receipt?.status, 'pending');
     assert.equal(receipt.stream, 'clicks');
     assert.deepEqual(receipt.records, [{ status: 'pending' }, { status: 'pending' }]);
-    const ttl = await redis.pttl(keys.receipt(receiptId));
+    const ttl = await db.redis.pttl(keys.receipt(receiptId));
     assert.ok(ttl > 3_500_000 && ttl <= 3_600_000, `receipt TTL ${ttl}`);
   });
 
@@ -140,11 +111,11 @@ describe('spool append, receipts and stats on a standalone Redis', () => {
     );
     assert.equal(error.status, 503);
     assert.equal(error.headers['Retry-After'], '5');
-    assert.equal(await redis.xlen(keys.stream('dis-full')), 3);
-    assert.equal((await redis.keys(`${keyPrefix}receipt:*`)).length, 1);
+    assert.equal(await db.redis.xlen(keys.stream('dis-full')), 3);
+    assert.equal((await db.redis.keys(`${keyPrefix}receipt:*`)).length, 1);
     await spool.append({ ...target, records: records(2) });
     assert.equal(
-      await redis.xlen(keys.stream('dis-full')),
+      await db.redis.xlen(keys.stream('dis-full')),
       5,
       'an append that fits exactly is taken',
     );
@@ -157,7 +128,7 @@ describe('spool append, receipts and stats on a standalone Redis', () => {
       Array.from({ length: 8 }, () => spool.append({ ...target, records: records(3) })),
     );
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3);
-    assert.equal(await redis.xlen(keys.stream('dis-race')), 9);
+    assert.equal(await db.redis.xlen(keys.stream('dis-race')), 9);
   });
 
   it('stats report depth, pending, the oldest entry’s age and dead letters per DIS stream', async () => {
@@ -165,8 +136,8 @@ describe('spool append, receipts and stats on a standalone Redis', () => {
     const { spool, keys } = setup({ now: () => Date.now() + 60_000 });
     const target = { disStream: 'dis-stats', logicalStream: 'stats', owner: 'svc-a' };
     await spool.append({ ...target, records: records(4) });
-    await redis.xgroup('CREATE', keys.stream('dis-stats'), 'forwarders', '0');
-    await redis.xreadgroup(
+    await db.redis.xgroup('CREATE', keys.stream('dis-stats'), 'forwarders', '0');
+    await db.redis.xreadgroup(
       'GROUP',
       'forwarders',
       'someone',
@@ -176,7 +147,7 @@ describe('spool append, receipts and stats on a standalone Redis', () => {
       keys.stream('dis-stats'),
       '>',
     );
-    await redis.xadd(keys.deadLetter('dis-stats'), '*', 'data', 'x', 'error_code', 'DIS.4302');
+    await db.redis.xadd(keys.deadLetter('dis-stats'), '*', 'data', 'x', 'error_code', 'DIS.4302');
     const [stats, empty] = await spool.stats(['dis-stats', 'dis-never-used']);
     assert.ok(stats !== undefined && empty !== undefined);
     assert.equal(stats.disStream, 'dis-stats');
@@ -198,86 +169,49 @@ describe('spool append, receipts and stats on a standalone Redis', () => {
 });
 
 describe('spool when Redis is down', () => {
-  it('an append is refused with ERR_REDIS_UNAVAILABLE (503), and works again once Redis is back', async () => {
-    const server = await startRedis();
-    const redis = connect(server);
-    try {
-      await whenReady(redis, 5000);
-      const spool = createSpool({
-        redis,
-        acks: testReplicaAcks(redis),
-        maxEntries: 100,
-        receiptTtlS: 60,
-        now: Date.now,
-        keyPrefix: 't:',
-      });
-      const input = {
-        disStream: 'dis-down',
-        logicalStream: 'down',
-        owner: 'svc-a',
-        records: records(2),
-      };
-      await server.stop();
-      const error = await rejectsWith(spool.append(input), 'ERR_REDIS_UNAVAILABLE');
-      assert.equal(error.status, 503);
-      assert.equal(error.headers['Retry-After'], '1');
-      await rejectsWith(
-        spool.receipt(randomUUID(), { owner: 'svc-a', operator: false }),
-        'ERR_REDIS_UNAVAILABLE',
-      );
-      await server.start();
-      await whenReady(redis, 10_000);
-      const { receiptId } = await spool.append(input);
-      assert.equal(
-        (await spool.receipt(receiptId, { owner: 'svc-a', operator: false }))?.status,
-        'pending',
-      );
-    } finally {
-      await closeRedis(redis);
-      await server.stop();
-    }
+  it('an append is refused with ERR_REDIS_UNAVAILABLE (503), and works again once Redis is back', async (t) => {
+    const { server, redis } = await startTestRedis(t);
+    const { spool } = spoolUnderTest(redis, { maxEntries: 100, receiptTtlS: 60 });
+    const input = {
+      disStream: 'dis-down',
+      logicalStream: 'down',
+      owner: 'svc-a',
+      records: records(2),
+    };
+    await server.stop();
+    const error = await rejectsWith(spool.append(input), 'ERR_REDIS_UNAVAILABLE');
+    assert.equal(error.status, 503);
+    assert.equal(error.headers['Retry-After'], '1');
+    await rejectsWith(
+      spool.receipt(randomUUID(), { owner: 'svc-a', operator: false }),
+      'ERR_REDIS_UNAVAILABLE',
+    );
+    await server.start();
+    await whenReady(redis, 10_000);
+    const { receiptId } = await spool.append(input);
+    assert.equal(
+      (await spool.receipt(receiptId, { owner: 'svc-a', operator: false }))?.status,
+      'pending',
+    );
   });
 });
 
 describe('spool on Redis Cluster', () => {
-  let server: RedisServer;
-  let cluster: RedisClient;
-  before(async () => {
-    server = await startRedis({ cluster: true });
-    cluster = createRedis({
-      connection: { mode: 'cluster', nodes: [{ host: '127.0.0.1', port: server.port }] },
-      commandTimeoutMs: 2000,
-      connectTimeoutMs: 1000,
-    });
-    await whenReady(cluster, 10_000);
-  });
-  after(async () => {
-    await closeRedis(cluster);
-    await server.stop();
-  });
+  const db = useTestRedis({ cluster: true });
 
   it('the receipt and the entries live in different slots, so the append writes them in two steps', async () => {
-    const keyPrefix = `t-${randomUUID()}:`;
-    const keys = createSpoolKeys(keyPrefix);
-    const spool = createSpool({
-      redis: cluster,
-      acks: testReplicaAcks(cluster),
-      maxEntries: 4,
-      receiptTtlS: 60,
-      now: Date.now,
-      keyPrefix,
-    });
+    const { spool, keys, keyPrefix } = spoolUnderTest(db.redis, { maxEntries: 4, receiptTtlS: 60 });
     const target = { disStream: 'dis-cluster', logicalStream: 'c', owner: 'svc-a' };
     const { receiptId } = await spool.append({ ...target, records: records(3) });
     await assert.rejects(
-      cluster.eval('return 1', 2, keys.stream('dis-cluster'), keys.receipt(receiptId)),
+      db.redis.eval('return 1', 2, keys.stream('dis-cluster'), keys.receipt(receiptId)),
       /CROSSSLOT|same slot/,
     );
-    assert.equal(await cluster.xlen(keys.stream('dis-cluster')), 3);
+    assert.equal(await db.redis.xlen(keys.stream('dis-cluster')), 3);
     const receipt = await spool.receipt(receiptId, { owner: 'svc-a', operator: false });
     assert.equal(receipt?.records.length, 3);
     await rejectsWith(spool.append({ ...target, records: records(2) }), 'ERR_SPOOL_FULL');
     // The refused append's receipt was removed again: only the first one is left.
-    assert.equal((await cluster.keys(`${keyPrefix}receipt:*`)).length, 1);
+    assert.equal((await db.redis.keys(`${keyPrefix}receipt:*`)).length, 1);
   });
 });

@@ -3,23 +3,18 @@ import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DisClient } from '../../src/dis/client.ts';
-import { closeRedis, type RedisClient } from '../../src/redis/connect.ts';
 import { createForwarder, type ForwarderOptions } from '../../src/spool/forwarder.ts';
-import { createSpoolKeys } from '../../src/spool/keys.ts';
 import type { Receipt } from '../../src/spool/receipt.ts';
-import { createSpool, type Spool } from '../../src/spool/spool.ts';
+import type { Spool } from '../../src/spool/spool.ts';
 import {
   seededRandom,
   startClientAndEmulator,
   uniqueStreamName,
   type ClientAndEmulator,
 } from '../helpers/dis-fixtures.ts';
-import {
-  connectTestRedis,
-  startRedis,
-  type RedisServer,
-  testReplicaAcks,
-} from '../helpers/redis-server.ts';
+import { useTestRedis } from '../helpers/redis-fixture.ts';
+import { testReplicaAcks } from '../helpers/redis-server.ts';
+import { spoolUnderTest } from '../helpers/spool-fixture.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /** Counts of what the forwarder reported. */
@@ -36,12 +31,9 @@ function counters() {
 }
 
 describe('forwarder: spool to DIS', () => {
-  let server: RedisServer;
-  let redis: RedisClient;
+  const db = useTestRedis();
   let dis: ClientAndEmulator;
   before(async () => {
-    server = await startRedis();
-    redis = await connectTestRedis(server, 2000);
     dis = await startClientAndEmulator({ random: seededRandom(7) });
   });
   // Stopped after each test even when it fails, so no loop outlives its test.
@@ -50,30 +42,18 @@ describe('forwarder: spool to DIS', () => {
     dis.emulator.faults.clear();
     await Promise.all(running.splice(0).map((f) => f.stop()));
   });
-  after(async () => {
-    await dis.close();
-    await closeRedis(redis);
-    await server.stop();
-  });
+  after(() => dis.close());
 
   /** A DIS stream in the emulator, a spool and forwarder settings of its own. */
   const setup = async (partitions = 2) => {
     const disStream = uniqueStreamName('spool');
     await dis.management.createStream({ stream_name: disStream, partition_count: partitions });
-    const keyPrefix = `t-${randomUUID()}:`;
-    const spool = createSpool({
-      redis,
-      acks: testReplicaAcks(redis),
-      maxEntries: 10_000,
-      receiptTtlS: 600,
-      now: Date.now,
-      keyPrefix,
-    });
+    const { spool, keys, keyPrefix } = spoolUnderTest(db.redis);
     const forwarders: { stop(): Promise<void> }[] = [];
     const forward = (overrides: Partial<ForwarderOptions> = {}, client: DisClient = dis.client) => {
       const forwarder = createForwarder({
-        redis,
-        acks: testReplicaAcks(redis),
+        redis: db.redis,
+        acks: testReplicaAcks(db.redis),
         client,
         streams: [{ disStream }],
         consumer: `c-${randomUUID()}`,
@@ -96,7 +76,7 @@ describe('forwarder: spool to DIS', () => {
       return forwarder;
     };
     const stopAll = () => Promise.all(forwarders.map((f) => f.stop()));
-    return { disStream, spool, keys: createSpoolKeys(keyPrefix), forward, stopAll };
+    return { disStream, spool, keys, forward, stopAll };
   };
 
   /** Every record DIS holds for the stream, as text, across partitions. */
@@ -162,9 +142,9 @@ describe('forwarder: spool to DIS', () => {
     }
     const [stats] = await spool.stats([disStream]);
     assert.deepEqual(stats && [stats.depth, stats.pending, stats.deadLetters], [0, 0, 0]);
-    assert.equal(await redis.xlen(keys.deadLetter(disStream)), 0);
+    assert.equal(await db.redis.xlen(keys.deadLetter(disStream)), 0);
     // Accepted with a 600 s TTL, kept for the forwarder's 3600 s after the outcome.
-    const ttl = await redis.pttl(keys.receipt(ids[0] ?? ''));
+    const ttl = await db.redis.pttl(keys.receipt(ids[0] ?? ''));
     assert.ok(ttl > 600_000 && ttl <= 3_600_000, `receipt TTL ${ttl}`);
   });
 
@@ -257,7 +237,7 @@ describe('forwarder: spool to DIS', () => {
           error_message: 'Partition does not exist.',
         })),
       );
-      const letters = await redis.xrange(keys.deadLetter(disStream), '-', '+');
+      const letters = await db.redis.xrange(keys.deadLetter(disStream), '-', '+');
       const fields = letters.map(([, f]) =>
         Object.fromEntries(f.flatMap((v, i) => (i % 2 === 0 ? [[v, f[i + 1]]] : []))),
       );
@@ -296,9 +276,9 @@ describe('forwarder: spool to DIS', () => {
       badClient.breakerState() === 'open' ? true : undefined,
     );
     await sleep(200);
-    assert.equal(await redis.xlen(keys.deadLetter(disStream)), 0);
+    assert.equal(await db.redis.xlen(keys.deadLetter(disStream)), 0);
     assert.equal(counts.deadLettered, 0);
-    assert.equal(await redis.xlen(keys.stream(disStream)), 6);
+    assert.equal(await db.redis.xlen(keys.stream(disStream)), 6);
     assert.ok((await receiptsOf(spool, ids)).every((r) => r?.status === 'pending'));
     await stopAll();
 

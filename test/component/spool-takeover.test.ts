@@ -2,65 +2,46 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closeRedis, createRedis, whenReady, type RedisClient } from '../../src/redis/connect.ts';
+import { whenReady } from '../../src/redis/connect.ts';
 import { createForwarder, type ForwarderOptions } from '../../src/spool/forwarder.ts';
-import { createSpoolKeys } from '../../src/spool/keys.ts';
-import { createSpool, type Spool } from '../../src/spool/spool.ts';
+import type { Spool } from '../../src/spool/spool.ts';
 import {
   startClientAndEmulator,
   uniqueStreamName,
   type ClientAndEmulator,
 } from '../helpers/dis-fixtures.ts';
-import { startRedis, type RedisServer, testReplicaAcks } from '../helpers/redis-server.ts';
+import { startTestRedis, useTestRedis } from '../helpers/redis-fixture.ts';
+import { testReplicaAcks } from '../helpers/redis-server.ts';
+import { spoolUnderTest } from '../helpers/spool-fixture.ts';
 import { waitFor } from '../helpers/wait.ts';
-
-function connect(server: RedisServer): RedisClient {
-  return createRedis({
-    connection: { mode: 'standalone', url: server.url },
-    commandTimeoutMs: 2000,
-    connectTimeoutMs: 1000,
-  });
-}
 
 /** One Redis, one emulator; every test has its own DIS stream and key prefix. */
 function useRig(options: { cluster?: boolean } = {}) {
-  const rig = {} as { server: RedisServer; redis: RedisClient; dis: ClientAndEmulator };
+  const db = useTestRedis({ cluster: options.cluster === true });
+  let dis: ClientAndEmulator | undefined;
+  const rig = {
+    get redis() {
+      return db.redis;
+    },
+    get dis() {
+      if (dis === undefined) throw new Error('useRig: read before its before hook ran');
+      return dis;
+    },
+  };
   const running: { stop(): Promise<void> }[] = [];
   before(async () => {
-    rig.server = await startRedis({ cluster: options.cluster === true });
-    rig.redis =
-      options.cluster === true
-        ? createRedis({
-            connection: { mode: 'cluster', nodes: [{ host: '127.0.0.1', port: rig.server.port }] },
-            commandTimeoutMs: 2000,
-            connectTimeoutMs: 1000,
-          })
-        : connect(rig.server);
-    await whenReady(rig.redis, 10_000);
-    rig.dis = await startClientAndEmulator();
+    dis = await startClientAndEmulator();
   });
   afterEach(async () => {
     rig.dis.emulator.faults.clear();
     await Promise.all(running.splice(0).map((f) => f.stop()));
   });
-  after(async () => {
-    await rig.dis.close();
-    await closeRedis(rig.redis);
-    await rig.server.stop();
-  });
+  after(() => dis?.close());
 
   const setup = async () => {
     const disStream = uniqueStreamName('takeover');
     await rig.dis.management.createStream({ stream_name: disStream, partition_count: 2 });
-    const keyPrefix = `t-${randomUUID()}:`;
-    const spool = createSpool({
-      redis: rig.redis,
-      acks: testReplicaAcks(rig.redis),
-      maxEntries: 10_000,
-      receiptTtlS: 600,
-      now: Date.now,
-      keyPrefix,
-    });
+    const { spool, keys, keyPrefix } = spoolUnderTest(rig.redis);
     const forward = (overrides: Partial<ForwarderOptions> = {}) => {
       const forwarder = createForwarder({
         redis: rig.redis,
@@ -98,7 +79,7 @@ function useRig(options: { cluster?: boolean } = {}) {
       rig.dis.emulator.state
         .records(disStream)
         .flatMap((p) => p.records.map((r) => r.data.toString()));
-    return { disStream, spool, keys: createSpoolKeys(keyPrefix), forward, append, stored };
+    return { disStream, spool, keys, forward, append, stored };
   };
   return { rig, setup };
 }
@@ -195,9 +176,8 @@ describe('forwarders on several instances', () => {
 });
 
 describe('forwarder through a Redis restart', () => {
-  it('keeps going after Redis comes back empty: it recreates its group and delivers new entries', async () => {
-    const server = await startRedis();
-    const redis = connect(server);
+  it('keeps going after Redis comes back empty: it recreates its group and delivers new entries', async (t) => {
+    const { server, redis } = await startTestRedis(t);
     const dis = await startClientAndEmulator();
     const errors: unknown[] = [];
     const forwarder = createForwarder({
@@ -219,14 +199,11 @@ describe('forwarder through a Redis restart', () => {
       events: { error: (e) => errors.push(e) },
     });
     try {
-      await whenReady(redis, 5000);
       await dis.management.createStream({ stream_name: 'dis-restart', partition_count: 1 });
-      const spool = createSpool({
-        redis,
-        acks: testReplicaAcks(redis),
+      // The forwarder above reads the same keys.
+      const { spool } = spoolUnderTest(redis, {
         maxEntries: 100,
         receiptTtlS: 60,
-        now: Date.now,
         keyPrefix: 't:',
       });
       forwarder.start();
@@ -249,8 +226,6 @@ describe('forwarder through a Redis restart', () => {
     } finally {
       await forwarder.stop();
       await dis.close();
-      await closeRedis(redis);
-      await server.stop();
     }
   });
 });

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { closeRedis, createRedis, whenReady } from '../../src/redis/connect.ts';
-import type { RedisClient } from '../../src/redis/connect.ts';
+import { whenReady } from '../../src/redis/connect.ts';
 import { readDeliveryBody } from '../../src/webhooks/delivery-body.ts';
 import {
   createMemoryReplayGuard,
@@ -15,8 +14,8 @@ import {
 } from '../../src/webhooks/replay-guard.ts';
 import type { ReplayGuard } from '../../src/webhooks/replay-guard.ts';
 import { createWebhookVerifier } from '../../src/webhooks/verifier.ts';
-import { connectTestRedis, startRedis } from '../helpers/redis-server.ts';
-import type { RedisServer } from '../helpers/redis-server.ts';
+import { startTestRedis, useTestRedis } from '../helpers/redis-fixture.ts';
+import { webhookSource } from '../helpers/webhook-source.ts';
 
 /** The behaviour both guards promise; each test uses its own source name. */
 function behavesLikeAReplayGuard(make: () => ReplayGuard): void {
@@ -120,21 +119,11 @@ describe('memory replay guard', () => {
 });
 
 describe('Redis replay guard', () => {
-  let server: RedisServer;
-  let redis: RedisClient;
-
-  before(async () => {
-    server = await startRedis();
-    redis = await connectTestRedis(server, 1000);
-  });
-  after(async () => {
-    await closeRedis(redis);
-    await server.stop();
-  });
+  const db = useTestRedis({ commandTimeoutMs: 1000 });
 
   behavesLikeAReplayGuard(() =>
     createRedisReplayGuard({
-      redis,
+      redis: db.redis,
       ttlS: 600,
       pendingTtlS: 20,
       keyPrefix: `gw:replay:t-${randomUUID()}:`,
@@ -143,28 +132,32 @@ describe('Redis replay guard', () => {
 
   it('a claim sets gw:replay:{<source b64url>}:<sha256(id)> pending for the pending TTL, accept for the full TTL; release deletes it', async () => {
     const sourceName = `gh-${randomUUID()}`;
-    const guard = createRedisReplayGuard({ redis, ttlS: replayTtlS(300), pendingTtlS: 20 });
+    const guard = createRedisReplayGuard({
+      redis: db.redis,
+      ttlS: replayTtlS(300),
+      pendingTtlS: 20,
+    });
     assert.equal(await guard.claim(sourceName, 'delivery-42'), 'new');
     const digest = createHash('sha256').update('delivery-42').digest('base64url');
     const key = `gw:replay:{${Buffer.from(sourceName).toString('base64url')}}:${digest}`;
     assert.equal(key, toReplayKey('gw:replay:', sourceName, 'delivery-42'));
-    assert.equal(await redis.get(key), 'pending');
-    const pendingTtl = await redis.ttl(key);
+    assert.equal(await db.redis.get(key), 'pending');
+    const pendingTtl = await db.redis.ttl(key);
     assert.ok(pendingTtl > 15 && pendingTtl <= 20, `pending ttl ${pendingTtl}`);
     await guard.accept(sourceName, 'delivery-42');
-    assert.equal(await redis.get(key), 'done');
-    const ttl = await redis.ttl(key);
+    assert.equal(await db.redis.get(key), 'done');
+    const ttl = await db.redis.ttl(key);
     assert.ok(ttl > 595 && ttl <= 601, `ttl ${ttl}`);
 
     assert.equal(await guard.claim(sourceName, 'delivery-42'), 'duplicate');
-    assert.ok((await redis.ttl(key)) <= ttl, 'a duplicate does not extend the TTL');
+    assert.ok((await db.redis.ttl(key)) <= ttl, 'a duplicate does not extend the TTL');
     await guard.release(sourceName, 'delivery-42');
-    assert.equal(await redis.exists(key), 0);
+    assert.equal(await db.redis.exists(key), 0);
   });
 
   it('a short TTL really expires in Redis, for a pending claim and an accepted one', async () => {
     const guard = createRedisReplayGuard({
-      redis,
+      redis: db.redis,
       ttlS: 1,
       pendingTtlS: 1,
       keyPrefix: `gw:replay:t-${randomUUID()}:`,
@@ -179,8 +172,13 @@ describe('Redis replay guard', () => {
 
   it('an id stored as 1 by a gateway from before pending claims is a duplicate', async () => {
     const keyPrefix = `gw:replay:t-${randomUUID()}:`;
-    const guard = createRedisReplayGuard({ redis, ttlS: 600, pendingTtlS: 20, keyPrefix });
-    await redis.set(toReplayKey(keyPrefix, 's', 'old'), '1', 'EX', 600);
+    const guard = createRedisReplayGuard({
+      redis: db.redis,
+      ttlS: 600,
+      pendingTtlS: 20,
+      keyPrefix,
+    });
+    await db.redis.set(toReplayKey(keyPrefix, 's', 'old'), '1', 'EX', 600);
     assert.equal(await guard.claim('s', 'old'), 'duplicate');
   });
 
@@ -208,17 +206,11 @@ describe('Redis replay guard', () => {
       .find((v) => v.data?.id === 'sw-v-01')?.data;
     assert.ok(vector !== undefined);
 
-    const verifier = createWebhookVerifier({
-      profile: 'standard-webhooks',
-      secrets: [vector.secret],
-      stream: 'events',
-      mode: 'async',
-      toleranceS: 300,
-      maxBodyBytes: 1024,
-      replayOnRedisDown: 'reject',
-    });
+    const verifier = createWebhookVerifier(
+      webhookSource('standard-webhooks', [vector.secret], { maxBodyBytes: 1024 }),
+    );
     const guard = createRedisReplayGuard({
-      redis,
+      redis: db.redis,
       ttlS: replayTtlS(300),
       pendingTtlS: 20,
       keyPrefix: `gw:replay:t-${randomUUID()}:`,
@@ -238,18 +230,11 @@ describe('Redis replay guard', () => {
   });
 
   it('when Redis is down, claim and release throw ReplayGuardUnavailable; when it is back, claims work', async (t) => {
-    const own = await startRedis();
-    const client = createRedis({
-      connection: { mode: 'standalone', url: own.url },
+    const { server: own, redis: client } = await startTestRedis(t, {
       commandTimeoutMs: 200,
       connectTimeoutMs: 200,
       maxReconnectDelayMs: 100,
     });
-    t.after(async () => {
-      await closeRedis(client);
-      await own.stop();
-    });
-    await whenReady(client, 5000);
     const guard = createRedisReplayGuard({ redis: client, ttlS: 600, pendingTtlS: 20 });
     assert.equal(await guard.claim('s', 'd-1'), 'new');
 

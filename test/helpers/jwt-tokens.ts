@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { createJwtVerifier } from '../../src/auth/jwt-verifier.ts';
+import type { JwtVerifierOptions, TokenVerifier } from '../../src/auth/jwt-verifier.ts';
 import { AppError, toProblem } from '../../src/errors/app-error.ts';
 
 export const ISSUER = 'https://auth.test';
@@ -11,6 +13,24 @@ export const NOW_S = NOW_MS / 1000;
 
 export function randomSecret(): string {
   return randomBytes(32).toString('base64url');
+}
+
+/**
+ * A verifier of the auth tests' tokens: HS256, ISSUER and AUDIENCE, `sub` and `scope` claims, 30 s
+ * of clock tolerance at NOW_MS. The test names its keys (`secrets`, `publicKeys` or `jwksUrl`) and
+ * whatever else it is about.
+ */
+export function testJwtVerifier(options: Partial<JwtVerifierOptions>): TokenVerifier {
+  return createJwtVerifier({
+    algorithms: ['HS256'],
+    issuer: [ISSUER],
+    audience: [AUDIENCE],
+    principalClaim: 'sub',
+    scopeClaim: 'scope',
+    clockToleranceS: 30,
+    now: () => NOW_MS,
+    ...options,
+  });
 }
 
 export interface KeyPair {

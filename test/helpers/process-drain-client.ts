@@ -211,21 +211,6 @@ export function storedRecords(emulator: Emulator, disStream: string): StoredReco
   );
 }
 
-/** Rejects with "<what> took longer than <ms> ms" unless `pending` settles first. */
-export async function within<T>(pending: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`${what} took longer than ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([pending, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Asserts a 200 whose verdicts are one `ok` per sent record, in order; returns the answer. */
 function expectRecordsOk(
   outcome: PostOutcome,

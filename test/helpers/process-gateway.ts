@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { DEV_CREDENTIALS } from '../../src/emulator/emulator.ts';
+import type { Cleanup } from './cleanup.ts';
+import { within } from './wait.ts';
 
 // Runs the real entry point (`node src/main.ts`) as a child process. The child gets only the
 // environment a test hands it (plus PATH and HOME), never this process's: the test runner's own
@@ -92,20 +93,6 @@ function launch(env: ProcessEnv, args: readonly string[]): Launched {
   };
 }
 
-async function within<T>(pending: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`${what} took longer than ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([pending, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export interface RunOptions {
   readonly env: ProcessEnv;
   readonly args?: readonly string[];
@@ -148,8 +135,12 @@ export interface GatewayProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
-/** Starts `node src/main.ts` and resolves once it has printed its "listening on <url>" line. */
-export async function spawnGateway(options: RunOptions): Promise<GatewayProcess> {
+/**
+ * Starts `node src/main.ts` and resolves once it has printed its "listening on <url>" line. The
+ * test's cleanup SIGKILLs it, so a failing test leaves no gateway behind; a test that asserts on a
+ * clean exit stops it itself first.
+ */
+export async function spawnGateway(t: Cleanup, options: RunOptions): Promise<GatewayProcess> {
   const run = launch(options.env, options.args ?? []);
   const timeoutMs = options.timeoutMs ?? 15_000;
   const listening = new Promise<string>((resolve, reject) => {
@@ -186,6 +177,7 @@ export async function spawnGateway(options: RunOptions): Promise<GatewayProcess>
       cause: error,
     });
   }
+  t.after(() => stop('SIGKILL').catch(() => undefined));
   return {
     url,
     child: run.child,
@@ -196,37 +188,18 @@ export async function spawnGateway(options: RunOptions): Promise<GatewayProcess>
   };
 }
 
-/** Registers cleanup work on a test (node:test's TestContext has it). */
-export interface Cleanup {
-  after(fn: () => unknown): void;
-}
-
-export interface EmulatorGatewayEnvOptions {
-  readonly emulator: { readonly url: string; readonly projectId: string };
-  /** HS256 secret of the tokens the test mints. */
-  readonly jwtSecret: string;
-  readonly issuer: string;
-  readonly audience?: string;
-}
-
 /**
- * The environment of a gateway process on a free loopback port, writing to the given emulator with
- * its dev AK/SK and verifying HS256 tokens; tests add Redis, streams, the config file and NODE_ENV.
+ * Starts one gateway per entry, all at once; resolves with them in order once every one listens.
+ * If any fails to start, it rejects with the first failure, and the ones that did start are
+ * still stopped by the test's cleanup.
  */
-export function emulatorGatewayEnv(options: EmulatorGatewayEnvOptions): Record<string, string> {
-  const credentials = DEV_CREDENTIALS[0];
-  if (credentials === undefined) throw new Error('the emulator has no dev credentials');
-  return {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DIS_ENDPOINT: options.emulator.url,
-    DIS_PROJECT_ID: options.emulator.projectId,
-    DIS_REGION: 'cn-north-4',
-    DIS_AK: credentials.ak,
-    DIS_SK: credentials.sk,
-    JWT_SECRET: options.jwtSecret,
-    JWT_ISSUER: options.issuer,
-    JWT_AUDIENCE: options.audience ?? 'dis-gateway',
-    JWT_ALGORITHMS: 'HS256',
-  };
+export async function spawnGateways(
+  t: Cleanup,
+  runs: readonly RunOptions[],
+): Promise<GatewayProcess[]> {
+  const started = await Promise.allSettled(runs.map((options) => spawnGateway(t, options)));
+  return started.map((result) => {
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
+  });
 }

@@ -1,24 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
-import { mintToken } from '../../src/auth/mint-token.ts';
-import {
-  createEmulator,
-  type Emulator,
-  type EmulatorOptions,
-} from '../../src/emulator/emulator.ts';
+import type { Emulator, EmulatorOptions } from '../../src/emulator/emulator.ts';
 import { createSpoolKeys } from '../../src/spool/keys.ts';
-import { uniqueStreamName } from './dis-fixtures.ts';
-import {
-  emulatorGatewayEnv,
-  spawnGateway,
-  type Cleanup,
-  type GatewayProcess,
-} from './process-gateway.ts';
+import type { Cleanup } from './cleanup.ts';
+import { startGatewayFixture } from './process-fixture.ts';
+import { spawnGateways, type GatewayProcess } from './process-gateway.ts';
 import type { NodeAddress } from './redis-topology.ts';
 
 // Gateway processes (the real entry point, production mode) in front of one emulator and a Redis
@@ -26,8 +14,6 @@ import type { NodeAddress } from './redis-topology.ts';
 // and the ledger that compares what callers were told with what DIS holds afterwards:
 // acked / in DIS / lost / duplicates.
 
-const ISSUER = 'https://auth.process-ha.internal';
-const AUDIENCE = 'dis-gateway';
 export const LOGICAL_STREAM = 'clicks';
 /** The principal of the `limited` callers and its limit. */
 export const LIMITED_PRINCIPAL = 'load-limited';
@@ -80,17 +66,14 @@ export interface Answer {
 
 export async function startHaRig(t: Cleanup, options: HaRigOptions): Promise<HaRig> {
   const partitions = options.partitions ?? 2;
-  const disStream = uniqueStreamName('proc-ha');
-  const emulator = await createEmulator({
-    throttling: false,
-    streams: [{ name: disStream, partitions }],
-    ...options.emulator,
+  const fixture = await startGatewayFixture(t, {
+    name: 'proc-ha',
+    partitions,
+    ...(options.emulator === undefined ? {} : { emulator: options.emulator }),
   });
-  t.after(() => emulator.close());
+  const { emulator, disStream } = fixture;
   const agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
   t.after(() => agent.close());
-  const dir = await mkdtemp(join(tmpdir(), 'gw-process-ha-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
 
   const redisSection =
     'url' in options.redis
@@ -98,56 +81,44 @@ export async function startHaRig(t: Cleanup, options: HaRigOptions): Promise<HaR
       : 'nodes' in options.redis
         ? { nodes: options.redis.nodes }
         : { sentinels: options.redis.sentinels, name: options.redis.name };
-  const configPath = join(dir, 'gateway.json');
-  await writeFile(
-    configPath,
-    JSON.stringify({
-      // A slow two-core host must not turn Redis calls into memory fallbacks (see the limiter test).
-      redis: { ...redisSection, command_timeout_ms: 1000, connect_timeout_ms: 1000 },
-      dis: { request_timeout_ms: options.disRequestTimeoutMs ?? 3000 },
-      limits: {
-        default: {
-          requests_per_s: 100_000,
-          burst: 100_000,
-          records_per_s: 10_000_000,
-          bytes_per_s: 1_000_000_000,
-        },
-        principals: {
-          [LIMITED_PRINCIPAL]: { requests_per_s: options.limitedRequestsPerS ?? 20, burst: 5 },
-        },
+  const configPath = await fixture.writeConfig('gateway.json', {
+    // A slow two-core host must not turn Redis calls into memory fallbacks (see the limiter test).
+    redis: { ...redisSection, command_timeout_ms: 1000, connect_timeout_ms: 1000 },
+    dis: { request_timeout_ms: options.disRequestTimeoutMs ?? 3000 },
+    limits: {
+      default: {
+        requests_per_s: 100_000,
+        burst: 100_000,
+        records_per_s: 10_000_000,
+        bytes_per_s: 1_000_000_000,
       },
-      streams: {
-        [LOGICAL_STREAM]: {
-          dis_stream: disStream,
-          partitions,
-          // Stream limits far above the load: this rig measures Redis, not DIS quotas.
-          limits: { records_per_s: 10_000_000, bytes_per_s: 1_000_000_000 },
-        },
+      principals: {
+        [LIMITED_PRINCIPAL]: { requests_per_s: options.limitedRequestsPerS ?? 20, burst: 5 },
       },
-      spool: {
-        block_ms: 200,
-        // Above put_timeout_ms + one DIS request's bound (2 s + 2 × 3 s).
-        claim_idle_ms: 15_000,
-        put_timeout_ms: 2000,
-        retry_initial_ms: 100,
-        retry_max_ms: 1000,
-        ...options.spool,
+    },
+    streams: {
+      [LOGICAL_STREAM]: {
+        dis_stream: disStream,
+        partitions,
+        // Stream limits far above the load: this rig measures Redis, not DIS quotas.
+        limits: { records_per_s: 10_000_000, bytes_per_s: 1_000_000_000 },
       },
-    }),
+    },
+    spool: {
+      block_ms: 200,
+      // Above put_timeout_ms + one DIS request's bound (2 s + 2 × 3 s).
+      claim_idle_ms: 15_000,
+      put_timeout_ms: 2000,
+      retry_initial_ms: 100,
+      retry_max_ms: 1000,
+      ...options.spool,
+    },
+  });
+  const env = { ...fixture.env, NODE_ENV: 'production', GATEWAY_CONFIG: configPath };
+  const gateways = await spawnGateways(
+    t,
+    Array.from({ length: options.gateways }, () => ({ env, timeoutMs: 30_000 })),
   );
-  const jwtSecret = randomBytes(32).toString('base64url');
-  const env = {
-    ...emulatorGatewayEnv({ emulator, jwtSecret, issuer: ISSUER, audience: AUDIENCE }),
-    NODE_ENV: 'production',
-    GATEWAY_CONFIG: configPath,
-  };
-  const started = await Promise.allSettled(
-    Array.from({ length: options.gateways }, () => spawnGateway({ env, timeoutMs: 30_000 })),
-  );
-  const gateways: GatewayProcess[] = [];
-  for (const result of started) if (result.status === 'fulfilled') gateways.push(result.value);
-  t.after(() => Promise.all(gateways.map((g) => g.stop('SIGKILL').catch(() => undefined))));
-  for (const result of started) if (result.status === 'rejected') throw result.reason;
 
   const send = async (index: number, init: SendInit): Promise<Answer> => {
     const gateway = gateways[index % gateways.length];
@@ -171,15 +142,7 @@ export async function startHaRig(t: Cleanup, options: HaRigOptions): Promise<HaR
   const token = (principal: string): string => {
     let value = tokens.get(principal);
     if (value === undefined) {
-      value = mintToken({
-        secret: jwtSecret,
-        issuer: ISSUER,
-        audience: AUDIENCE,
-        subject: principal,
-        scopes: [`dis:write:${LOGICAL_STREAM}`],
-        lifetimeS: 3600,
-        now: Date.now(),
-      });
+      value = fixture.token(principal, [`dis:write:${LOGICAL_STREAM}`], 3600);
       tokens.set(principal, value);
     }
     return value;

@@ -1,29 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
-import { mintToken } from '../../src/auth/mint-token.ts';
-import { createEmulator, type Emulator } from '../../src/emulator/emulator.ts';
+import type { Emulator } from '../../src/emulator/emulator.ts';
 import { createSpoolKeys, FORWARDER_GROUP } from '../../src/spool/keys.ts';
 import { signGithub } from '../../src/webhooks/sign.ts';
-import { uniqueStreamName } from './dis-fixtures.ts';
-import {
-  emulatorGatewayEnv,
-  spawnGateway,
-  type Cleanup,
-  type GatewayProcess,
-} from './process-gateway.ts';
+import type { Cleanup } from './cleanup.ts';
+import { startGatewayFixture } from './process-fixture.ts';
+import { spawnGateway, type GatewayProcess } from './process-gateway.ts';
 import { startRedis } from './redis-server.ts';
 
 // One Redis, one emulator and gateway processes started on demand, all pointed at one logical
 // stream (`clicks`) that both a GitHub webhook source and the records endpoint write to, through
 // the spool. Everything opened here is closed by the test context's `after` hooks.
 
-const ISSUER = 'https://auth.process-spool.internal';
-const AUDIENCE = 'dis-gateway';
 export const LOGICAL_STREAM = 'clicks';
 export const WEBHOOK_SOURCE = 'gh';
 
@@ -71,68 +61,47 @@ const PendingSummary = z.tuple([z.coerce.number()], z.unknown());
 export async function startSpoolRig(t: Cleanup, options: SpoolRigOptions): Promise<SpoolRig> {
   const server = await startRedis();
   t.after(() => server.stop());
-  const disStream = uniqueStreamName('proc-spool');
-  const emulator = await createEmulator({
-    throttling: false,
-    streams: [{ name: disStream, partitions: options.partitions }],
+  const fixture = await startGatewayFixture(t, {
+    name: 'proc-spool',
+    partitions: options.partitions,
   });
-  t.after(() => emulator.close());
+  const { emulator, disStream } = fixture;
   const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
   t.after(() => {
     redis.disconnect();
   });
   const agent = new Agent({ connections: 32, keepAliveTimeout: 10_000 });
   t.after(() => agent.close());
-  const dir = await mkdtemp(join(tmpdir(), 'gw-process-spool-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
 
-  const configPath = join(dir, 'gateway.json');
-  await writeFile(
-    configPath,
-    JSON.stringify({
-      redis: { command_timeout_ms: 1000 },
-      webhooks: {
-        sources: {
-          [WEBHOOK_SOURCE]: {
-            profile: 'github',
-            secrets_env: ['GH_SECRET'],
-            stream: LOGICAL_STREAM,
-            mode: 'async',
-          },
+  const configPath = await fixture.writeConfig('gateway.json', {
+    redis: { command_timeout_ms: 1000 },
+    webhooks: {
+      sources: {
+        [WEBHOOK_SOURCE]: {
+          profile: 'github',
+          secrets_env: ['GH_SECRET'],
+          stream: LOGICAL_STREAM,
+          mode: 'async',
         },
       },
-      spool: options.spool,
-      ...(options.disRequestTimeoutMs === undefined
-        ? {}
-        : { dis: { request_timeout_ms: options.disRequestTimeoutMs, connect_timeout_ms: 200 } }),
-    }),
-  );
-  const jwtSecret = randomBytes(32).toString('base64url');
+    },
+    spool: options.spool,
+    ...(options.disRequestTimeoutMs === undefined
+      ? {}
+      : { dis: { request_timeout_ms: options.disRequestTimeoutMs, connect_timeout_ms: 200 } }),
+  });
   const webhookSecret = randomBytes(24).toString('hex');
   const env = {
-    ...emulatorGatewayEnv({ emulator, jwtSecret, issuer: ISSUER, audience: AUDIENCE }),
+    ...fixture.env,
     GATEWAY_CONFIG: configPath,
     REDIS_URL: server.url,
     GATEWAY_STREAMS: `${LOGICAL_STREAM}=${disStream}:${String(options.partitions)}`,
     GH_SECRET: webhookSecret,
   };
-  const token = (subject: string, scopes: string[]): string =>
-    mintToken({
-      secret: jwtSecret,
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      subject,
-      scopes,
-      lifetimeS: 600,
-      now: Date.now(),
-    });
-  const senderToken = token(`sender-${randomBytes(4).toString('hex')}`, [
+  const senderToken = fixture.token(`sender-${randomBytes(4).toString('hex')}`, [
     `dis:write:${LOGICAL_STREAM}`,
   ]);
-  const operatorToken = token('operator', ['dis:receipts:read']);
-
-  const gateways: GatewayProcess[] = [];
-  t.after(() => Promise.all(gateways.map((g) => g.stop('SIGKILL').catch(() => undefined))));
+  const operatorToken = fixture.token('operator', ['dis:receipts:read']);
 
   const send = async (
     url: string,
@@ -165,11 +134,7 @@ export async function startSpoolRig(t: Cleanup, options: SpoolRigOptions): Promi
     deadLetterKey: keys.deadLetter(disStream),
     senderToken,
     operatorToken,
-    async spawn() {
-      const gateway = await spawnGateway({ env });
-      gateways.push(gateway);
-      return gateway;
-    },
+    spawn: () => spawnGateway(t, { env }),
     postWebhook: (url, deliveryId, body) =>
       send(
         `${url}/v1/webhooks/${WEBHOOK_SOURCE}`,

@@ -4,13 +4,15 @@ import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRedis, whenReady, type RedisClient } from '../../src/redis/connect.ts';
+import { closeRedis, createRedis, whenReady, type RedisClient } from '../../src/redis/connect.ts';
 import { createReplicaAcks, type ReplicaAcks } from '../../src/redis/replication.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
+  /** Started as a one-node Redis Cluster (`cluster: true`): clients connect in Cluster mode. */
+  readonly cluster: boolean;
   /** Stops the server, waits until the port is closed and removes its directory. Idempotent. */
   stop(): Promise<void>;
   /**
@@ -207,7 +209,7 @@ function createRedisServer(
     }
   };
 
-  return { url: `redis://127.0.0.1:${port}`, port, stop, start, kill, pid };
+  return { url: `redis://127.0.0.1:${port}`, port, cluster, stop, start, kill, pid };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -287,17 +289,42 @@ async function waitUntilClosed(port: number): Promise<void> {
   }
 }
 
-/** A gateway-style connection to a test server, ready for commands. */
+export interface TestClientOptions {
+  /** Bound on each command (default 2000 ms); a test of a Redis outage wants a short one. */
+  readonly commandTimeoutMs?: number;
+  /** Default 1000 ms. */
+  readonly connectTimeoutMs?: number;
+  readonly maxReconnectDelayMs?: number;
+  /** Connection-level errors, for a test that counts them. */
+  readonly onError?: (error: Error) => void;
+}
+
+/**
+ * A gateway-style connection (createRedis) to a test server, ready for commands: Cluster mode on a
+ * one-node cluster, standalone otherwise.
+ */
 export async function connectTestRedis(
   server: RedisServer,
-  commandTimeoutMs = 2000,
+  options: TestClientOptions = {},
 ): Promise<RedisClient> {
   const redis = createRedis({
-    connection: { mode: 'standalone', url: server.url },
-    commandTimeoutMs,
-    connectTimeoutMs: 1000,
+    connection: server.cluster
+      ? { mode: 'cluster', nodes: [{ host: '127.0.0.1', port: server.port }] }
+      : { mode: 'standalone', url: server.url },
+    commandTimeoutMs: options.commandTimeoutMs ?? 2000,
+    connectTimeoutMs: options.connectTimeoutMs ?? 1000,
+    ...(options.maxReconnectDelayMs === undefined
+      ? {}
+      : { maxReconnectDelayMs: options.maxReconnectDelayMs }),
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
   });
-  await whenReady(redis, 5000);
+  try {
+    // A cluster client is ready once it has read the slots, which takes longer than a PING.
+    await whenReady(redis, 10_000);
+  } catch (error) {
+    await closeRedis(redis);
+    throw error;
+  }
   return redis;
 }
 

@@ -38,8 +38,7 @@ describe('dis-gateway token, run as a process', () => {
     };
     const clicksOnly = await mint(env, ['--scope', 'dis:write:clicks', '--sub', 'svc-clicks']);
     const anyStream = await mint(env, []);
-    const gateway = await spawnGateway({ env });
-    t.after(() => gateway.stop('SIGKILL').catch(() => undefined));
+    const gateway = await spawnGateway(t, { env });
 
     const granted = await postRecord(gateway.url, 'clicks', clicksOnly);
     const refused = await postRecord(gateway.url, 'orders', clicksOnly);

@@ -20,8 +20,7 @@ const Verdicts = z.object({
 
 describe('dev mode, started the way the README shows it', () => {
   it('with nothing configured, the banner names the emulator and the memory store, and its curl writes a record', async (t) => {
-    const gateway = await spawnGateway({ env: { PORT: '0' } });
-    t.after(() => gateway.stop('SIGKILL').catch(() => undefined));
+    const gateway = await spawnGateway(t, { env: { PORT: '0' } });
 
     const out = gateway.stdout();
     assert.match(out, /^dis-gateway \(dev mode\) listening on http:\/\/127\.0\.0\.1:\d+$/m);

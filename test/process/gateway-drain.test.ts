@@ -4,9 +4,6 @@ import type { IncomingMessage } from 'node:http';
 import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
-import { mintToken } from '../../src/auth/mint-token.ts';
-import { DEV_CREDENTIALS, createEmulator, type Emulator } from '../../src/emulator/emulator.ts';
-import { uniqueStreamName } from '../helpers/dis-fixtures.ts';
 import {
   pollReadiness,
   postRecords,
@@ -18,10 +15,11 @@ import {
   type PostOutcome,
   expectStoredExactly,
   type ReadinessSample,
-  within,
 } from '../helpers/process-drain-client.ts';
+import { startGatewayFixture, type GatewayFixture } from '../helpers/process-fixture.ts';
 import { spawnGateway } from '../helpers/process-gateway.ts';
 import { startRedis } from '../helpers/redis-server.ts';
+import { within } from '../helpers/wait.ts';
 
 // design.md §7 / issue #5 §4: SIGTERM → /readyz 503 at once → keep serving for SHUTDOWN_DELAY_MS →
 // stop accepting → in-flight requests finish with their DIS calls → exit 0. DIS answers after
@@ -38,15 +36,11 @@ const DELAY_MS = 700;
 const TIMEOUT_MS = 8000;
 /** Between "all in flight" and SIGTERM. */
 const SETTLE_MS = 150;
-const ISSUER = 'https://auth.drain-test.internal';
-const AUDIENCE = 'dis-gateway';
 
 interface Shared {
-  readonly emulator: Emulator;
-  readonly redisUrl: string;
-  readonly secret: string;
   /** One DIS stream per run, so each run's records are counted on their own. */
-  readonly disStreams: readonly string[];
+  readonly fixture: GatewayFixture;
+  readonly redisUrl: string;
 }
 
 interface RunFigures {
@@ -59,45 +53,28 @@ interface RunFigures {
 }
 
 async function drainRun(t: TestContext, shared: Shared, run: number): Promise<RunFigures> {
-  const { emulator } = shared;
-  const disStream = shared.disStreams[run - 1];
+  const { emulator } = shared.fixture;
+  const disStream = shared.fixture.disStreams[run - 1];
   assert.ok(disStream !== undefined);
-  const credentials = DEV_CREDENTIALS[0];
-  assert.ok(credentials !== undefined);
-  const gateway = await spawnGateway({
+  const gateway = await spawnGateway(t, {
     env: {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DIS_ENDPOINT: emulator.url,
-      DIS_PROJECT_ID: emulator.projectId,
-      DIS_REGION: 'cn-north-4',
-      DIS_AK: credentials.ak,
-      DIS_SK: credentials.sk,
+      ...shared.fixture.env,
       REDIS_URL: shared.redisUrl,
-      JWT_SECRET: shared.secret,
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
-      JWT_ALGORITHMS: 'HS256',
       GATEWAY_STREAMS: `events=${disStream}:4`,
       SHUTDOWN_DELAY_MS: String(DELAY_MS),
       SHUTDOWN_TIMEOUT_MS: String(TIMEOUT_MS),
     },
   });
-  t.after(() => gateway.stop('SIGKILL').catch(() => undefined));
   const logs = (): string => `\nstdout:\n${gateway.stdout()}\nstderr:\n${gateway.stderr()}`;
   const inFlightAgent = new Agent({ connections: IN_FLIGHT, keepAliveTimeout: 30_000 });
   const lateAgent = new Agent({ connections: DURING_DELAY, keepAliveTimeout: 30_000 });
   const probeAgent = new Agent({ connections: 1 });
   t.after(() => Promise.all([inFlightAgent, lateAgent, probeAgent].map((a) => a.destroy())));
-  const token = mintToken({
-    secret: shared.secret,
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    subject: `drain-${run}-${randomBytes(4).toString('hex')}`,
-    scopes: ['dis:write:events'],
-    lifetimeS: 300,
-    now: Date.now(),
-  });
+  const token = shared.fixture.token(
+    `drain-${run}-${randomBytes(4).toString('hex')}`,
+    ['dis:write:events'],
+    300,
+  );
   const ready = await request(`${gateway.url}/readyz`, { dispatcher: probeAgent });
   assert.equal(ready.statusCode, 200, `ready before SIGTERM: ${await ready.body.text()}`);
 
@@ -258,17 +235,13 @@ describe('gateway process drain on SIGTERM', () => {
     async (t) => {
       const redis = await startRedis();
       t.after(() => redis.stop());
-      const disStreams = Array.from({ length: RUNS }, (_, i) =>
-        uniqueStreamName(`proc-drain-${i}`),
-      );
-      const emulator = await createEmulator({
-        throttling: false,
-        streams: disStreams.map((name) => ({ name, partitions: 4 })),
+      const fixture = await startGatewayFixture(t, {
+        name: 'proc-drain',
+        partitions: 4,
+        streams: RUNS,
       });
-      t.after(() => emulator.close());
-      emulator.faults.setLatency(LATENCY_MS);
-      const secret = randomBytes(32).toString('base64url');
-      const shared = { emulator, redisUrl: redis.url, secret, disStreams };
+      fixture.emulator.faults.setLatency(LATENCY_MS);
+      const shared = { fixture, redisUrl: redis.url };
 
       const figures: RunFigures[] = [];
       for (let run = 1; run <= RUNS; run += 1) figures.push(await drainRun(t, shared, run));

@@ -1,16 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
-import { mintToken } from '../../src/auth/mint-token.ts';
-import { DEV_CREDENTIALS, createEmulator } from '../../src/emulator/emulator.ts';
-import { uniqueStreamName } from '../helpers/dis-fixtures.ts';
-import { spawnGateway, type GatewayProcess } from '../helpers/process-gateway.ts';
+import { startGatewayFixture } from '../helpers/process-fixture.ts';
+import { spawnGateways } from '../helpers/process-gateway.ts';
 import { startRedis } from '../helpers/redis-server.ts';
 
 const LIMIT = { requests_per_s: 40, burst: 10, records_per_s: 100_000, bytes_per_s: 100_000_000 };
@@ -19,8 +14,6 @@ const IN_FLIGHT = 12;
 const LOAD_MS = 3000;
 /** A bound on the loop besides time: far above what loopback reaches in LOAD_MS on two cores. */
 const MAX_REQUESTS = 30_000;
-const ISSUER = 'https://auth.process-test.internal';
-const AUDIENCE = 'dis-gateway';
 
 /** Polls Redis until `count` clients besides the asking one are connected. */
 async function untilClients(redisUrl: string, count: number, timeoutMs: number): Promise<void> {
@@ -45,61 +38,34 @@ describe('rate limits shared by gateway processes through Redis', () => {
   it('three gateway processes behind one Redis admit one principal at its limit, not three times it', async (t) => {
     const redis = await startRedis();
     t.after(() => redis.stop());
-    const disStream = uniqueStreamName('proc-rl');
-    const emulator = await createEmulator({
-      throttling: false,
-      streams: [{ name: disStream, partitions: 4 }],
-    });
-    t.after(() => emulator.close());
-    const dir = await mkdtemp(join(tmpdir(), 'gw-process-rl-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const configPath = join(dir, 'gateway.json');
+    const fixture = await startGatewayFixture(t, { name: 'proc-rl', partitions: 4 });
+    const { emulator, disStream } = fixture;
     // The default command timeout (50 ms) is exceeded now and then on a busy two-core machine; each
     // time, fail-open hands the decision to the process's own memory limiter for a moment, which
     // over-admits (seen: ratio 1.40 with the whole suite running). That is the fail-open trade-off,
     // not the sharing this test is about, so Redis gets a timeout a slow host cannot reach.
-    await writeFile(
-      configPath,
-      JSON.stringify({ limits: { default: LIMIT }, redis: { command_timeout_ms: 1000 } }),
-    );
-    const credentials = DEV_CREDENTIALS[0];
-    assert.ok(credentials !== undefined);
-    const secret = randomBytes(32).toString('base64url');
+    const configPath = await fixture.writeConfig('gateway.json', {
+      limits: { default: LIMIT },
+      redis: { command_timeout_ms: 1000 },
+    });
     const env = {
-      PORT: '0',
-      HOST: '127.0.0.1',
+      ...fixture.env,
       GATEWAY_CONFIG: configPath,
-      DIS_ENDPOINT: emulator.url,
-      DIS_PROJECT_ID: emulator.projectId,
-      DIS_REGION: 'cn-north-4',
-      DIS_AK: credentials.ak,
-      DIS_SK: credentials.sk,
       REDIS_URL: redis.url,
-      JWT_SECRET: secret,
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
-      JWT_ALGORITHMS: 'HS256',
       GATEWAY_STREAMS: `clicks=${disStream}:4`,
     };
-    const started = await Promise.allSettled(
-      Array.from({ length: GATEWAYS }, () => spawnGateway({ env })),
+    const gateways = await spawnGateways(
+      t,
+      Array.from({ length: GATEWAYS }, () => ({ env })),
     );
-    const gateways: GatewayProcess[] = [];
-    for (const result of started) if (result.status === 'fulfilled') gateways.push(result.value);
-    t.after(() => Promise.all(gateways.map((g) => g.stop('SIGKILL').catch(() => undefined))));
-    for (const result of started) if (result.status === 'rejected') throw result.reason;
     // A request before a gateway's Redis connection is up would be decided in memory (fail-open).
     await untilClients(redis.url, GATEWAYS, 10_000);
 
-    const token = mintToken({
-      secret,
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      subject: `load-${randomBytes(4).toString('hex')}`,
-      scopes: ['dis:write:clicks'],
-      lifetimeS: 300,
-      now: Date.now(),
-    });
+    const token = fixture.token(
+      `load-${randomBytes(4).toString('hex')}`,
+      ['dis:write:clicks'],
+      300,
+    );
     const agent = new Agent({ connections: IN_FLIGHT, keepAliveTimeout: 10_000 });
     t.after(() => agent.close());
 

@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
-import { mintToken } from '../../src/auth/mint-token.ts';
-import { DEV_CREDENTIALS, createEmulator } from '../../src/emulator/emulator.ts';
-import { uniqueStreamName } from '../helpers/dis-fixtures.ts';
-import { spawnGateway, type GatewayProcess } from '../helpers/process-gateway.ts';
+import { startGatewayFixture } from '../helpers/process-fixture.ts';
+import { spawnGateways, type GatewayProcess } from '../helpers/process-gateway.ts';
 import { startRedis } from '../helpers/redis-server.ts';
 
-const ISSUER = 'https://auth.process-test.internal';
-const AUDIENCE = 'dis-gateway';
 const MODES = ['fail-open', 'fail-closed'] as const;
 type Mode = (typeof MODES)[number];
 
@@ -31,59 +24,27 @@ describe('gateway processes while Redis stops and comes back', () => {
   it('fail-open keeps answering, fail-closed answers 503, idempotent requests get 503 in both, and both recover when Redis returns', async (t) => {
     const redis = await startRedis();
     t.after(() => redis.stop());
-    const disStream = uniqueStreamName('proc-outage');
-    const emulator = await createEmulator({
-      throttling: false,
-      streams: [{ name: disStream, partitions: 2 }],
-    });
-    t.after(() => emulator.close());
-    const dir = await mkdtemp(join(tmpdir(), 'gw-process-outage-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const credentials = DEV_CREDENTIALS[0];
-    assert.ok(credentials !== undefined);
-    const secret = randomBytes(32).toString('base64url');
+    const fixture = await startGatewayFixture(t, { name: 'proc-outage', partitions: 2 });
+    const { emulator, disStream } = fixture;
 
     // Redis comes from the file only: REDIS_URL would override redis.url.
-    const start = async (mode: Mode): Promise<GatewayProcess> => {
-      const path = join(dir, `${mode}.json`);
-      await writeFile(path, JSON.stringify({ redis: { url: redis.url, on_error: mode } }));
-      return spawnGateway({
-        env: {
-          PORT: '0',
-          HOST: '127.0.0.1',
-          GATEWAY_CONFIG: path,
-          DIS_ENDPOINT: emulator.url,
-          DIS_PROJECT_ID: emulator.projectId,
-          DIS_REGION: 'cn-north-4',
-          DIS_AK: credentials.ak,
-          DIS_SK: credentials.sk,
-          JWT_SECRET: secret,
-          JWT_ISSUER: ISSUER,
-          JWT_AUDIENCE: AUDIENCE,
-          JWT_ALGORITHMS: 'HS256',
-          GATEWAY_STREAMS: `clicks=${disStream}:2`,
-        },
-      });
-    };
-    const started = await Promise.allSettled(MODES.map(start));
-    const running: GatewayProcess[] = [];
-    for (const result of started) if (result.status === 'fulfilled') running.push(result.value);
-    t.after(() => Promise.all(running.map((g) => g.stop('SIGKILL').catch(() => undefined))));
-    const [open, closed] = started.map((result) => {
-      if (result.status === 'rejected') throw result.reason;
-      return result.value;
+    const run = async (mode: Mode) => ({
+      env: {
+        ...fixture.env,
+        GATEWAY_CONFIG: await fixture.writeConfig(`${mode}.json`, {
+          redis: { url: redis.url, on_error: mode },
+        }),
+        GATEWAY_STREAMS: `clicks=${disStream}:2`,
+      },
     });
+    const [open, closed] = await spawnGateways(t, await Promise.all(MODES.map(run)));
     assert.ok(open !== undefined && closed !== undefined);
 
-    const token = mintToken({
-      secret,
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      subject: `outage-${randomBytes(4).toString('hex')}`,
-      scopes: ['dis:write:clicks'],
-      lifetimeS: 300,
-      now: Date.now(),
-    });
+    const token = fixture.token(
+      `outage-${randomBytes(4).toString('hex')}`,
+      ['dis:write:clicks'],
+      300,
+    );
     const agent = new Agent({ keepAliveTimeout: 10_000 });
     t.after(() => agent.close());
     let written = 0;

@@ -13,10 +13,9 @@ async function slowDevGateway(t: TestContext): Promise<{
   curl: CurlRequest;
   agent: Agent;
 }> {
-  const gateway = await spawnGateway({
+  const gateway = await spawnGateway(t, {
     env: { PORT: '0', SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '4000' },
   });
-  t.after(() => gateway.stop('SIGKILL').catch(() => undefined));
   const agent = new Agent({ keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 });
   t.after(() => agent.destroy());
   const emulatorUrl = /embedded emulator at (http:\/\/\S+)/.exec(gateway.stdout())?.[1];

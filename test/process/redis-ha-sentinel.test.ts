@@ -10,7 +10,7 @@ import {
   timeline,
   type HaRigOptions,
 } from '../helpers/process-ha-rig.ts';
-import type { Cleanup } from '../helpers/process-gateway.ts';
+import type { Cleanup } from '../helpers/cleanup.ts';
 import { startSentinelGroup } from '../helpers/redis-topology.ts';
 
 // Gateway processes on a Sentinel group (one master, one replica, three Sentinels) under a steady

@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { createEmulator } from '../../src/emulator/emulator.ts';
-import {
-  emulatorGatewayEnv,
-  runMain,
-  spawnGateway,
-  type Cleanup,
-} from '../helpers/process-gateway.ts';
+import type { Cleanup } from '../helpers/cleanup.ts';
+import { startGatewayFixture } from '../helpers/process-fixture.ts';
+import { runMain, spawnGateway } from '../helpers/process-gateway.ts';
 import { startRedis } from '../helpers/redis-server.ts';
 import { replicationInfo } from '../helpers/redis-topology.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -15,17 +10,12 @@ import { waitFor } from '../helpers/wait.ts';
 // What the gateway says about its Redis when it starts, from the real entry point.
 
 async function productionEnv(redisUrl: string, t: Cleanup) {
-  const emulator = await createEmulator({ streams: [{ name: 'dis-clicks', partitions: 1 }] });
-  t.after(() => emulator.close());
+  const fixture = await startGatewayFixture(t, { name: 'startup', partitions: 1 });
   return {
-    ...emulatorGatewayEnv({
-      emulator,
-      jwtSecret: randomBytes(32).toString('base64url'),
-      issuer: 'https://auth.startup.internal',
-    }),
+    ...fixture.env,
     NODE_ENV: 'production',
     REDIS_URL: redisUrl,
-    GATEWAY_STREAMS: 'clicks=dis-clicks:1',
+    GATEWAY_STREAMS: `clicks=${fixture.disStream}:1`,
   };
 }
 
@@ -46,8 +36,7 @@ describe('Redis settings at startup', () => {
   it('with noeviction and no replica, it starts and says that acknowledgements are not replicated; AOF off is a warning', async (t) => {
     const redis = await startRedis();
     t.after(() => redis.stop());
-    const gateway = await spawnGateway({ env: await productionEnv(redis.url, t) });
-    t.after(() => gateway.stop('SIGKILL').catch(() => undefined));
+    const gateway = await spawnGateway(t, { env: await productionEnv(redis.url, t) });
     const lines = gateway.stdout();
     assert.match(
       lines,
@@ -68,8 +57,7 @@ describe('Redis settings at startup', () => {
         ? true
         : undefined,
     );
-    const gateway = await spawnGateway({ env: await productionEnv(primary.url, t) });
-    t.after(() => gateway.stop('SIGKILL').catch(() => undefined));
+    const gateway = await spawnGateway(t, { env: await productionEnv(primary.url, t) });
     assert.match(
       gateway.stdout(),
       /"level":"info".*acknowledged writes wait for 1 Redis replica\(s\), at most 500 ms \(spool.min_replica_acks auto; connected replicas: primary: 1\)/,

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createJwtVerifier, type JwtVerifierOptions } from '../../src/auth/jwt-verifier.ts';
+import type { JwtVerifierOptions, TokenVerifier } from '../../src/auth/jwt-verifier.ts';
 import {
   AUDIENCE,
   ISSUER,
-  NOW_MS,
   NOW_S,
   assertInvalidToken,
   b64urlJson,
@@ -17,26 +16,15 @@ import {
   rs256Signer,
   rsaKeyPair,
   signJwt,
+  testJwtVerifier,
 } from '../helpers/jwt-tokens.ts';
 
 const secret = randomSecret();
 const rsa = rsaKeyPair();
 const ec = ecKeyPair('P-256');
 
-function verifier(
-  overrides: Partial<JwtVerifierOptions> = {},
-): ReturnType<typeof createJwtVerifier> {
-  return createJwtVerifier({
-    algorithms: ['HS256'],
-    issuer: [ISSUER],
-    audience: [AUDIENCE],
-    secrets: [secret],
-    principalClaim: 'sub',
-    scopeClaim: 'scope',
-    clockToleranceS: 30,
-    now: () => NOW_MS,
-    ...overrides,
-  });
+function verifier(overrides: Partial<JwtVerifierOptions> = {}): TokenVerifier {
+  return testJwtVerifier({ secrets: [secret], ...overrides });
 }
 
 const rsVerifier = (overrides: Partial<JwtVerifierOptions> = {}) =>

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
-import { createJwtVerifier } from '../../src/auth/jwt-verifier.ts';
 import { authorizeStream } from '../../src/auth/principal.ts';
 import { mintToken } from '../../src/auth/mint-token.ts';
 import {
@@ -11,21 +10,13 @@ import {
   assertInvalidToken,
   bearer,
   randomSecret,
+  testJwtVerifier,
 } from '../helpers/jwt-tokens.ts';
 
 const secret = randomSecret();
 
 function verifierAt(nowMs: number, algorithms: string[] = ['HS256']) {
-  return createJwtVerifier({
-    algorithms,
-    issuer: [ISSUER],
-    audience: [AUDIENCE],
-    secrets: [secret],
-    principalClaim: 'sub',
-    scopeClaim: 'scope',
-    clockToleranceS: 30,
-    now: () => nowMs,
-  });
+  return testJwtVerifier({ algorithms, secrets: [secret], now: () => nowMs });
 }
 
 const mint = (overrides: Partial<Parameters<typeof mintToken>[0]> = {}) =>

@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createJwtVerifier, type JwtVerifierOptions } from '../../src/auth/jwt-verifier.ts';
+import type { JwtVerifierOptions } from '../../src/auth/jwt-verifier.ts';
 import { authorizeStream, requiredScope, type Principal } from '../../src/auth/principal.ts';
 import { AppError, toProblem } from '../../src/errors/app-error.ts';
 import {
-  AUDIENCE,
-  ISSUER,
-  NOW_MS,
   assertInvalidToken,
   bearer,
   claims,
   randomSecret,
   signJwt,
+  testJwtVerifier,
 } from '../helpers/jwt-tokens.ts';
 
 const principal = (...scopes: string[]): Principal => ({ id: 'svc', scopes: new Set(scopes) });
@@ -78,17 +76,7 @@ describe('stream scopes', () => {
 describe('scopes read from the token', () => {
   const secret = randomSecret();
   const verifier = (overrides: Partial<JwtVerifierOptions> = {}) =>
-    createJwtVerifier({
-      algorithms: ['HS256'],
-      issuer: [ISSUER],
-      audience: [AUDIENCE],
-      secrets: [secret],
-      principalClaim: 'sub',
-      scopeClaim: 'scope',
-      clockToleranceS: 0,
-      now: () => NOW_MS,
-      ...overrides,
-    });
+    testJwtVerifier({ secrets: [secret], clockToleranceS: 0, ...overrides });
   const scopesOf = async (scope: unknown, overrides: Partial<JwtVerifierOptions> = {}) => {
     const token = signJwt(claims({ scope }), secret, 'HS256');
     return [...(await verifier(overrides).authenticate(bearer(token))).scopes].sort();

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
-import { createJwtVerifier, type JwtVerifierOptions } from '../../src/auth/jwt-verifier.ts';
-import { AUDIENCE, ISSUER, NOW_MS, NOW_S, randomSecret } from '../helpers/jwt-tokens.ts';
+import type { JwtVerifierOptions } from '../../src/auth/jwt-verifier.ts';
+import {
+  AUDIENCE,
+  ISSUER,
+  NOW_MS,
+  NOW_S,
+  randomSecret,
+  testJwtVerifier,
+} from '../helpers/jwt-tokens.ts';
 
 describe('verified-token cache', () => {
   const secret = randomSecret();
@@ -12,13 +19,8 @@ describe('verified-token cache', () => {
     });
   const setup = (overrides: Partial<JwtVerifierOptions> = {}) => {
     let now = NOW_MS;
-    const verifier = createJwtVerifier({
-      algorithms: ['HS256'],
-      issuer: [ISSUER],
-      audience: [AUDIENCE],
+    const verifier = testJwtVerifier({
       secrets: [secret],
-      principalClaim: 'sub',
-      scopeClaim: 'scope',
       clockToleranceS: 10,
       now: () => now,
       ...overrides,

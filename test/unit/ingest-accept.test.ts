@@ -89,6 +89,17 @@ function rig() {
     settled: async () => {
       await Promise.all(background);
     },
+    /** The next PutRecords waits until the test calls the returned function with DIS's answer. */
+    answerLater: (): ((outcome: PutRecordsOutcome) => void) => {
+      let settle: (outcome: PutRecordsOutcome) => void = () => undefined;
+      const later = new Promise<PutRecordsOutcome>((resolve) => {
+        settle = resolve;
+      });
+      answers.push(() => later);
+      return (outcome) => {
+        settle(outcome);
+      };
+    },
   };
 }
 
@@ -158,13 +169,7 @@ describe('accepting records with an Idempotency-Key', () => {
 
   it('a DIS answer after the wait settles the key: the retry replays the late verdict', async () => {
     const r = rig();
-    let answer: (outcome: PutRecordsOutcome) => void = () => undefined;
-    r.answers.push(
-      () =>
-        new Promise((resolve) => {
-          answer = resolve;
-        }),
-    );
+    const answer = r.answerLater();
     const first = await r.acceptRecords({ ...keyed('k5'), waitMs: 20 });
     assert.deepEqual(first.kind === 'unknown' ? [first.reason, first.idempotent] : first.kind, [
       'late',
@@ -224,13 +229,7 @@ describe('accepting a webhook delivery', () => {
 
   it('while a late write is unsettled a redelivery is in progress; once written, a duplicate', async () => {
     const r = rig();
-    let answer: (outcome: PutRecordsOutcome) => void = () => undefined;
-    r.answers.push(
-      () =>
-        new Promise((resolve) => {
-          answer = resolve;
-        }),
-    );
+    const answer = r.answerLater();
     assert.deepEqual(await r.acceptDelivery(delivery('d3', 20)), {
       kind: 'unknown',
       reason: 'late',

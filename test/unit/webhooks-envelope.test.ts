@@ -10,6 +10,7 @@ import {
   envelopePartitionKey,
 } from '../../src/webhooks/envelope.ts';
 import type { EnvelopeInput } from '../../src/webhooks/envelope.ts';
+import { webhookSource } from '../helpers/webhook-source.ts';
 import { readDeliveryBody } from '../../src/webhooks/delivery-body.ts';
 
 const RECEIVED_AT = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
@@ -40,16 +41,7 @@ function source(
   profile: WebhookSourceConfig['profile'],
   extra: Partial<WebhookSourceConfig> = {},
 ): WebhookSourceConfig {
-  return {
-    profile,
-    secrets: ['s'],
-    stream: 'events',
-    mode: 'async',
-    toleranceS: 300,
-    maxBodyBytes: 1024,
-    replayOnRedisDown: 'reject',
-    ...extra,
-  };
+  return webhookSource(profile, ['s'], { maxBodyBytes: 1024, ...extra });
 }
 
 describe('webhook envelope', () => {

@@ -6,6 +6,7 @@ import { readDeliveryBody } from '../../src/webhooks/delivery-body.ts';
 import { signHmac } from '../../src/webhooks/sign.ts';
 import type { WebhookRequest } from '../../src/webhooks/types.ts';
 import { createWebhookVerifier } from '../../src/webhooks/verifier.ts';
+import { webhookSource } from '../helpers/webhook-source.ts';
 
 const NOW_S = 1_700_000_000;
 const NOW_MS = NOW_S * 1000;
@@ -16,16 +17,7 @@ function hmacSource(
   hmac: HmacProfileConfig,
   secrets: readonly string[] = [SECRET],
 ): WebhookSourceConfig {
-  return {
-    profile: 'hmac',
-    secrets,
-    stream: 'events',
-    mode: 'async',
-    toleranceS: 300,
-    maxBodyBytes: 1 << 20,
-    replayOnRedisDown: 'reject',
-    hmac,
-  };
+  return webhookSource('hmac', secrets, { hmac });
 }
 
 function delivery(headers: Readonly<Record<string, string>>, body: string = BODY): WebhookRequest {
@@ -208,15 +200,7 @@ describe('hmac profile', () => {
   }
 
   it('profile hmac without its settings is refused at startup', () => {
-    const withoutHmac: WebhookSourceConfig = {
-      profile: 'hmac',
-      secrets: [SECRET],
-      stream: 'events',
-      mode: 'async',
-      toleranceS: 300,
-      maxBodyBytes: 1024,
-      replayOnRedisDown: 'reject',
-    };
+    const withoutHmac = webhookSource('hmac', [SECRET]);
     assert.throws(() => createWebhookVerifier(withoutHmac), /hmac settings/);
   });
 });

@@ -9,6 +9,7 @@ import { createMemoryReplayGuard, replayTtlS } from '../../src/webhooks/replay-g
 import { signGithub, signSlack, signStandardWebhook, signStripe } from '../../src/webhooks/sign.ts';
 import { createWebhookVerifier } from '../../src/webhooks/verifier.ts';
 import type { WebhookRequest } from '../../src/webhooks/types.ts';
+import { webhookSource } from '../helpers/webhook-source.ts';
 
 // Every vector of test/fixtures/webhook-vectors.json (a copy of the shared fixture), run as is.
 
@@ -76,15 +77,7 @@ const STRICT_REASONS: Readonly<Record<string, string>> = {
 };
 
 function source(profile: WebhookSourceConfig['profile'], secret: string): WebhookSourceConfig {
-  return {
-    profile,
-    secrets: [secret],
-    stream: 'events',
-    mode: 'async',
-    toleranceS: TOLERANCE_S,
-    maxBodyBytes: 1 << 20,
-    replayOnRedisDown: 'reject',
-  };
+  return webhookSource(profile, [secret], { toleranceS: TOLERANCE_S });
 }
 
 function request(headers: Readonly<Record<string, string>>, payload: string): WebhookRequest {

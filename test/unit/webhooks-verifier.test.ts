@@ -12,29 +12,13 @@ import {
 } from '../../src/webhooks/sign.ts';
 import type { WebhookRequest } from '../../src/webhooks/types.ts';
 import { createWebhookVerifier } from '../../src/webhooks/verifier.ts';
+import { webhookSource } from '../helpers/webhook-source.ts';
 
 const NOW_S = 1_700_000_000;
 const NOW_MS = NOW_S * 1000;
 const SW_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const SW_OTHER = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD';
 const BODY = '{\n  "id": "evt_1",\n  "event_id": "Ev0001",\n  "n": 9007199254740993\n}';
-
-function source(
-  profile: WebhookSourceConfig['profile'],
-  secrets: readonly string[],
-  extra: Partial<WebhookSourceConfig> = {},
-): WebhookSourceConfig {
-  return {
-    profile,
-    secrets,
-    stream: 'events',
-    mode: 'async',
-    toleranceS: 300,
-    maxBodyBytes: 1 << 20,
-    replayOnRedisDown: 'reject',
-    ...extra,
-  };
-}
 
 function delivery(
   headers: Readonly<Record<string, string | readonly string[]>>,
@@ -81,9 +65,9 @@ const timestamped: Record<string, (timestampS: number) => Record<string, string>
   }),
 };
 const timestampedSource: Record<string, WebhookSourceConfig> = {
-  'standard-webhooks': source('standard-webhooks', [SW_SECRET]),
-  stripe: source('stripe', ['whsec_s']),
-  slack: source('slack', ['slack-secret']),
+  'standard-webhooks': webhookSource('standard-webhooks', [SW_SECRET]),
+  stripe: webhookSource('stripe', ['whsec_s']),
+  slack: webhookSource('slack', ['slack-secret']),
 };
 
 describe('webhook verifier: timestamp tolerance', () => {
@@ -105,7 +89,7 @@ describe('webhook verifier: timestamp tolerance', () => {
 
   it('the configured tolerance applies: 61 s off fails with tolerance_s 60', () => {
     const verifier = createWebhookVerifier(
-      source('standard-webhooks', [SW_SECRET], { toleranceS: 60 }),
+      webhookSource('standard-webhooks', [SW_SECRET], { toleranceS: 60 }),
     );
     const ok = verifier.verify(delivery(swHeaders(BODY, { timestampS: NOW_S - 60 }), BODY), NOW_MS);
     assert.ok(ok.ok);
@@ -126,7 +110,7 @@ describe('webhook verifier: timestamp tolerance', () => {
     '',
   ]) {
     it(`standard-webhooks: timestamp header ${JSON.stringify(text)} is malformed even when signed`, () => {
-      const verifier = createWebhookVerifier(source('standard-webhooks', [SW_SECRET]));
+      const verifier = createWebhookVerifier(webhookSource('standard-webhooks', [SW_SECRET]));
       const headers = swHeaders(BODY);
       headers['webhook-timestamp'] = text;
       // Signed over the odd text itself, so only the strict parse can refuse it.
@@ -144,7 +128,7 @@ describe('webhook verifier: timestamp tolerance', () => {
 
 describe('webhook verifier: raw bytes, lengths, rotation', () => {
   it('a body re-serialized after signing fails (whitespace is part of the signed bytes)', () => {
-    const verifier = createWebhookVerifier(source('standard-webhooks', [SW_SECRET]));
+    const verifier = createWebhookVerifier(webhookSource('standard-webhooks', [SW_SECRET]));
     const reserialized = JSON.stringify({ id: 'evt_1', event_id: 'Ev0001', n: 1 });
     const original = BODY.replace('9007199254740993', '1');
     const headers = swHeaders(original);
@@ -158,27 +142,27 @@ describe('webhook verifier: raw bytes, lengths, rotation', () => {
   const wrongLength: [string, WebhookSourceConfig, Record<string, string>][] = [
     [
       'standard-webhooks (16-byte v1)',
-      source('standard-webhooks', [SW_SECRET]),
+      webhookSource('standard-webhooks', [SW_SECRET]),
       { ...swHeaders(BODY), 'webhook-signature': `v1,${Buffer.alloc(16, 7).toString('base64')}` },
     ],
     [
       'github (31-byte hex)',
-      source('github', ['gh']),
+      webhookSource('github', ['gh']),
       { 'x-hub-signature-256': `sha256=${'ab'.repeat(31)}`, 'x-github-delivery': 'd-1' },
     ],
     [
       'github (65-byte hex, longer than the digest)',
-      source('github', ['gh']),
+      webhookSource('github', ['gh']),
       { 'x-hub-signature-256': `sha256=${'ab'.repeat(65)}`, 'x-github-delivery': 'd-1' },
     ],
     [
       'stripe (one hex byte)',
-      source('stripe', ['whsec_s']),
+      webhookSource('stripe', ['whsec_s']),
       { 'stripe-signature': `t=${NOW_S},v1=ab` },
     ],
     [
       'slack (SHA-512-sized hex)',
-      source('slack', ['slack-secret']),
+      webhookSource('slack', ['slack-secret']),
       { 'x-slack-request-timestamp': String(NOW_S), 'x-slack-signature': `v0=${'cd'.repeat(64)}` },
     ],
   ];
@@ -193,7 +177,9 @@ describe('webhook verifier: raw bytes, lengths, rotation', () => {
   }
 
   it('with two secrets configured, a delivery signed with either verifies and a third secret fails', () => {
-    const verifier = createWebhookVerifier(source('standard-webhooks', [SW_SECRET, SW_OTHER]));
+    const verifier = createWebhookVerifier(
+      webhookSource('standard-webhooks', [SW_SECRET, SW_OTHER]),
+    );
     for (const secret of [SW_SECRET, SW_OTHER]) {
       assert.ok(verifier.verify(delivery(swHeaders(BODY, { secret }), BODY), NOW_MS).ok);
     }
@@ -205,7 +191,7 @@ describe('webhook verifier: raw bytes, lengths, rotation', () => {
   });
 
   it('github rotation: the old and the new secret both verify', () => {
-    const verifier = createWebhookVerifier(source('github', ['old-secret', 'new-secret']));
+    const verifier = createWebhookVerifier(webhookSource('github', ['old-secret', 'new-secret']));
     for (const secret of ['old-secret', 'new-secret']) {
       const headers = {
         'x-hub-signature-256': signGithub({ secret, body: BODY }),
@@ -221,7 +207,7 @@ describe('webhook verifier: raw bytes, lengths, rotation', () => {
 
 describe('webhook verifier: headers', () => {
   it('standard-webhooks: a repeated webhook-signature header is refused even when one copy is valid', () => {
-    const verifier = createWebhookVerifier(source('standard-webhooks', [SW_SECRET]));
+    const verifier = createWebhookVerifier(webhookSource('standard-webhooks', [SW_SECRET]));
     const headers = swHeaders(BODY);
     const twice = {
       ...headers,
@@ -234,7 +220,7 @@ describe('webhook verifier: headers', () => {
   });
 
   it('standard-webhooks: a repeated timestamp or id header is refused', () => {
-    const verifier = createWebhookVerifier(source('standard-webhooks', [SW_SECRET]));
+    const verifier = createWebhookVerifier(webhookSource('standard-webhooks', [SW_SECRET]));
     const headers = swHeaders(BODY);
     for (const name of ['webhook-timestamp', 'webhook-id']) {
       const value = headers[name] ?? '';
@@ -247,7 +233,7 @@ describe('webhook verifier: headers', () => {
   });
 
   it('header names are matched case-insensitively', () => {
-    const verifier = createWebhookVerifier(source('github', ['gh']));
+    const verifier = createWebhookVerifier(webhookSource('github', ['gh']));
     const headers = {
       'X-Hub-Signature-256': signGithub({ secret: 'gh', body: BODY }),
       'X-GitHub-Delivery': 'd-1',
@@ -259,7 +245,7 @@ describe('webhook verifier: headers', () => {
   });
 
   it('standard-webhooks: unknown versions are ignored and a later v1 matches', () => {
-    const verifier = createWebhookVerifier(source('standard-webhooks', [SW_SECRET]));
+    const verifier = createWebhookVerifier(webhookSource('standard-webhooks', [SW_SECRET]));
     const headers = swHeaders(BODY);
     headers['webhook-signature'] =
       `v1a,${'A'.repeat(86)}== v2,xyz ${headers['webhook-signature'] ?? ''}`;
@@ -267,7 +253,7 @@ describe('webhook verifier: headers', () => {
   });
 
   it('github: only the SHA-1 header (X-Hub-Signature) is a missing signature', () => {
-    const verifier = createWebhookVerifier(source('github', ['gh']));
+    const verifier = createWebhookVerifier(webhookSource('github', ['gh']));
     const sha1 = createHmac('sha1', 'gh').update(BODY).digest('hex');
     const headers = { 'x-hub-signature': `sha1=${sha1}`, 'x-github-delivery': 'd-1' };
     assert.deepEqual(verifier.verify(delivery(headers, BODY), NOW_MS), {
@@ -277,7 +263,7 @@ describe('webhook verifier: headers', () => {
   });
 
   it('github: the signature without its sha256= prefix is malformed', () => {
-    const verifier = createWebhookVerifier(source('github', ['gh']));
+    const verifier = createWebhookVerifier(webhookSource('github', ['gh']));
     const bare = signGithub({ secret: 'gh', body: BODY }).slice('sha256='.length);
     const headers = { 'x-hub-signature-256': bare, 'x-github-delivery': 'd-1' };
     assert.deepEqual(verifier.verify(delivery(headers, BODY), NOW_MS), {
@@ -287,7 +273,7 @@ describe('webhook verifier: headers', () => {
   });
 
   it('github: a valid signature without X-GitHub-Delivery fails, and so does a repeated one', () => {
-    const verifier = createWebhookVerifier(source('github', ['gh']));
+    const verifier = createWebhookVerifier(webhookSource('github', ['gh']));
     const signature = { 'x-hub-signature-256': signGithub({ secret: 'gh', body: BODY }) };
     assert.deepEqual(verifier.verify(delivery(signature, BODY), NOW_MS), {
       ok: false,
@@ -301,7 +287,7 @@ describe('webhook verifier: headers', () => {
   });
 
   it('stripe: a header without t, or with two, is malformed', () => {
-    const verifier = createWebhookVerifier(source('stripe', ['whsec_s']));
+    const verifier = createWebhookVerifier(webhookSource('stripe', ['whsec_s']));
     const valid = signStripe({ secret: 'whsec_s', timestamp: NOW_S, body: BODY });
     const v1 = valid.slice(valid.indexOf('v1='));
     for (const header of [v1, `t=${NOW_S},t=${NOW_S},${v1}`, `t=${NOW_S},${v1},junk`]) {
@@ -313,7 +299,7 @@ describe('webhook verifier: headers', () => {
   });
 
   it('stripe: v1 among v0 and unknown schemes verifies; a valid v0 alone does not', () => {
-    const verifier = createWebhookVerifier(source('stripe', ['whsec_s']));
+    const verifier = createWebhookVerifier(webhookSource('stripe', ['whsec_s']));
     const valid = signStripe({ secret: 'whsec_s', timestamp: NOW_S, body: BODY });
     const hex = valid.slice(valid.indexOf('v1=') + 3);
     const mixed = `t=${NOW_S},v0=${hex},v9=zz,v1=${'00'.repeat(32)},v1=${hex}`;
@@ -327,7 +313,7 @@ describe('webhook verifier: headers', () => {
 
   it('stripe: the key is the whole whsec_ string, not its Base64 decoding', () => {
     const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-    const verifier = createWebhookVerifier(source('stripe', [secret]));
+    const verifier = createWebhookVerifier(webhookSource('stripe', [secret]));
     const decodedKey = Buffer.from(secret.slice(6), 'base64');
     const wrong = createHmac('sha256', decodedKey).update(`${NOW_S}.${BODY}`).digest('hex');
     const header = `t=${NOW_S},v1=${wrong}`;
@@ -340,7 +326,7 @@ describe('webhook verifier: headers', () => {
 
 describe('webhook verifier: delivery ids', () => {
   it('standard-webhooks: an id of 257 characters or an empty id fails with delivery-id; 256 passes', () => {
-    const verifier = createWebhookVerifier(source('standard-webhooks', [SW_SECRET]));
+    const verifier = createWebhookVerifier(webhookSource('standard-webhooks', [SW_SECRET]));
     for (const [id, ok] of [
       ['x'.repeat(256), true],
       ['x'.repeat(257), false],
@@ -355,7 +341,7 @@ describe('webhook verifier: delivery ids', () => {
   });
 
   it('stripe: a verified body without an id member fails with delivery-id, as does a non-JSON body', () => {
-    const verifier = createWebhookVerifier(source('stripe', ['whsec_s']));
+    const verifier = createWebhookVerifier(webhookSource('stripe', ['whsec_s']));
     for (const body of ['{"object":"event"}', 'not json', '{"id":{},"x":1}', '{"id":""}']) {
       const header = signStripe({ secret: 'whsec_s', timestamp: NOW_S, body });
       assert.deepEqual(verifier.verify(delivery({ 'stripe-signature': header }, body), NOW_MS), {
@@ -366,7 +352,7 @@ describe('webhook verifier: delivery ids', () => {
   });
 
   it('slack: a JSON event uses its event_id', () => {
-    const verifier = createWebhookVerifier(source('slack', ['slack-secret']));
+    const verifier = createWebhookVerifier(webhookSource('slack', ['slack-secret']));
     const headers = timestamped.slack?.(NOW_S) ?? assert.fail();
     assert.deepEqual(verifier.verify(delivery(headers, BODY), NOW_MS), {
       ok: true,
@@ -376,7 +362,7 @@ describe('webhook verifier: delivery ids', () => {
   });
 
   it('slack: a form body gets the sha256 of the signed content, so a re-signed retry is a new id', () => {
-    const verifier = createWebhookVerifier(source('slack', ['slack-secret']));
+    const verifier = createWebhookVerifier(webhookSource('slack', ['slack-secret']));
     const body = 'command=%2Fdeploy&text=now';
     const at = (t: number) => ({
       'x-slack-request-timestamp': String(t),
@@ -396,18 +382,22 @@ describe('webhook verifier: delivery ids', () => {
     const body = '{"hook":{"delivery":"abc-123"},"seq":9007199254740993}';
     const signature = { 'x-hub-signature-256': signGithub({ secret: 'gh', body }) };
     const byString = createWebhookVerifier(
-      source('github', ['gh'], { deliveryIdPointer: '/hook/delivery' }),
+      webhookSource('github', ['gh'], { deliveryIdPointer: '/hook/delivery' }),
     );
     assert.deepEqual(byString.verify(delivery(signature, body), NOW_MS), {
       ok: true,
       deliveryId: 'abc-123',
     });
-    const byNumber = createWebhookVerifier(source('github', ['gh'], { deliveryIdPointer: '/seq' }));
+    const byNumber = createWebhookVerifier(
+      webhookSource('github', ['gh'], { deliveryIdPointer: '/seq' }),
+    );
     assert.deepEqual(byNumber.verify(delivery(signature, body), NOW_MS), {
       ok: true,
       deliveryId: '9007199254740993',
     });
-    const missing = createWebhookVerifier(source('github', ['gh'], { deliveryIdPointer: '/nope' }));
+    const missing = createWebhookVerifier(
+      webhookSource('github', ['gh'], { deliveryIdPointer: '/nope' }),
+    );
     assert.deepEqual(
       missing.verify(delivery({ ...signature, 'x-github-delivery': 'd-1' }, body), NOW_MS),
       {
@@ -419,7 +409,7 @@ describe('webhook verifier: delivery ids', () => {
 
   it('a delivery_id_pointer replaces webhook-id for standard-webhooks too (which still signs it)', () => {
     const verifier = createWebhookVerifier(
-      source('standard-webhooks', [SW_SECRET], { deliveryIdPointer: '/id' }),
+      webhookSource('standard-webhooks', [SW_SECRET], { deliveryIdPointer: '/id' }),
     );
     assert.deepEqual(verifier.verify(delivery(swHeaders(BODY), BODY), NOW_MS), {
       ok: true,
@@ -439,7 +429,7 @@ describe('webhook verifier: construction and robustness', () => {
   ] as const) {
     it(`${profile} with secrets ${JSON.stringify(secrets)} throws at startup without echoing them`, () => {
       assert.throws(
-        () => createWebhookVerifier(source(profile, secrets)),
+        () => createWebhookVerifier(webhookSource(profile, secrets)),
         (error) =>
           error instanceof Error && !secrets.some((s) => s !== '' && error.message.includes(s)),
       );
@@ -448,11 +438,11 @@ describe('webhook verifier: construction and robustness', () => {
 
   it('signTestDelivery signs a delivery every profile accepts', () => {
     const sources = [
-      source('standard-webhooks', [SW_SECRET]),
-      source('github', ['gh']),
-      source('stripe', ['whsec_s']),
-      source('slack', ['slack-secret']),
-      source('hmac', ['h'], {
+      webhookSource('standard-webhooks', [SW_SECRET]),
+      webhookSource('github', ['gh']),
+      webhookSource('stripe', ['whsec_s']),
+      webhookSource('slack', ['slack-secret']),
+      webhookSource('hmac', ['h'], {
         hmac: {
           header: 'X-Sig',
           algorithm: 'sha512',
@@ -475,7 +465,9 @@ describe('webhook verifier: construction and robustness', () => {
 
   it('odd header shapes never throw: empty value lists, junk, huge values, non-UTF-8 bodies', () => {
     const verifiers = (['standard-webhooks', 'github', 'stripe', 'slack'] as const).map((profile) =>
-      createWebhookVerifier(source(profile, [profile === 'standard-webhooks' ? SW_SECRET : 'k'])),
+      createWebhookVerifier(
+        webhookSource(profile, [profile === 'standard-webhooks' ? SW_SECRET : 'k']),
+      ),
     );
     const junk = [
       '',
