@@ -12,12 +12,12 @@ export const JWS_ALGORITHMS = [
   'RS256',
   'RS384',
   'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
   'ES256',
   'ES384',
   'ES512',
+  'PS256',
+  'PS384',
+  'PS512',
 ] as const;
 
 export type JwsAlgorithm = (typeof JWS_ALGORITHMS)[number];

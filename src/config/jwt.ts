@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { JWS_ALGORITHMS, type JwsAlgorithm } from '../auth/algorithms.ts';
 import { splitList } from './env-overrides.ts';
 import type { JwtSettings, Scope } from './schema.ts';
 import { checkOneOf, missingSetting, resolveSecretList, type SecretListRefs } from './secrets.ts';
@@ -7,21 +8,8 @@ import { checkOneOf, missingSetting, resolveSecretList, type SecretListRefs } fr
 // several keys — and parsed once here so a bad key fails at startup), the algorithm allow-list they
 // must fit, and the dev defaults.
 
-export const JWT_ALGORITHMS = [
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'PS256',
-  'PS384',
-  'PS512',
-] as const;
-type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+// `auth.jwt.algorithms` may name every algorithm the verifier can check.
+type JwtAlgorithm = JwsAlgorithm;
 
 interface LoadedKey {
   readonly key: { readonly kid?: string; readonly pem: string };
@@ -120,7 +108,7 @@ const DEV_AUDIENCE = 'dis-gateway';
 const MIN_SECRET_BYTES = 32;
 
 function isAlgorithm(value: string): value is JwtAlgorithm {
-  return JWT_ALGORITHMS.some((algorithm) => algorithm === value);
+  return JWS_ALGORITHMS.some((algorithm) => algorithm === value);
 }
 
 function toList(value: string | readonly string[] | undefined): string[] | undefined {
@@ -157,7 +145,7 @@ function parseAlgorithms(raw: readonly string[], scope: Scope): JwtAlgorithm[] {
       scope.problem('JWT_ALGORITHMS / auth.jwt.algorithms: "none" is never allowed');
     } else if (!isAlgorithm(name)) {
       scope.problem(
-        `JWT_ALGORITHMS / auth.jwt.algorithms: unknown algorithm ${JSON.stringify(name)}; use ${JWT_ALGORITHMS.join(', ')}`,
+        `JWT_ALGORITHMS / auth.jwt.algorithms: unknown algorithm ${JSON.stringify(name)}; use ${JWS_ALGORITHMS.join(', ')}`,
       );
     } else if (!algorithms.includes(name)) algorithms.push(name);
   }
