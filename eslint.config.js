@@ -54,8 +54,8 @@ const layers = [
       never(up('(spool|redis)'), 'http/ reaches the spool and Redis only through ingest/'),
       never(up('dis') + '(?!wire\\.ts$)', 'http/ knows DIS only by its wire format (dis/wire.ts)'),
       never(
-        up('ingest') + '(batcher|hand-off|ingest|dis-sink)\\.ts$',
-        'http/ calls ingest/’s use cases, not what sits behind them',
+        up('ingest') + '(?!(accept-records|accept-delivery|receipts|records)\\.ts$)',
+        'http/ calls ingest/’s use cases (accept-records, accept-delivery, receipts), not what sits behind them',
       ),
       emulatorNever,
     ],

@@ -9,8 +9,8 @@ export const AUTH_REALM = 'dis-gateway';
 const INVALID_TOKEN_DETAIL = 'The request needs a valid bearer token.';
 
 /**
- * Which check a token failed: internal (counted in `gateway_auth_failures_total{reason}`, logged
- * with the 401), never sent to the caller.
+ * Which check a token failed: internal (counted in `gateway_auth_failures_total{reason}`), never
+ * sent to the caller.
  */
 export type AuthFailureReason =
   /** No Authorization header, or an empty one. */

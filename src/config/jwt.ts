@@ -1,8 +1,14 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { JWS_ALGORITHMS, type JwsAlgorithm } from '../auth/algorithms.ts';
 import { splitList } from './env-overrides.ts';
-import type { JwtSettings, Scope } from './schema.ts';
-import { checkOneOf, missingSetting, resolveSecretList, type SecretListRefs } from './secrets.ts';
+import type { JwtSettings } from './settings.ts';
+import {
+  checkOneOf,
+  missingSetting,
+  resolveSecretList,
+  type SecretListRefs,
+  type Scope,
+} from './secrets.ts';
 
 // The auth.jwt section: HS secrets, PEM public keys for RS*/PS*/ES* (read, split — one file may hold
 // several keys — and parsed once here so a bad key fails at startup), the algorithm allow-list they

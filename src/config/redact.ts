@@ -68,6 +68,6 @@ export function redactConfig(config: Config): unknown {
         })),
       },
     },
-    webhooks: { sources },
+    webhooks: { ...config.webhooks, sources },
   };
 }

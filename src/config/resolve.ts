@@ -1,17 +1,22 @@
-import { replayTtlS } from '../webhooks/replay-guard.ts';
+import { replayTtlS } from '../webhooks/replay-ttl.ts';
 import type {
   DisAuthSettings,
   DisSettings,
   RedisSettings,
-  Scope,
   SectionLinks,
   ServerSettings,
   SpoolSettings,
   StreamSettings,
   WebhookSourceSettings,
   WebhooksSettings,
-} from './schema.ts';
-import { checkOneOf, missingSetting, resolveSecretList, type SecretResult } from './secrets.ts';
+} from './settings.ts';
+import {
+  checkOneOf,
+  missingSetting,
+  resolveSecretList,
+  type SecretResult,
+  type Scope,
+} from './secrets.ts';
 
 // What sections become beyond their own values: the checks that relate settings to each other, the
 // defaults of the mode (embedded DIS, the in-memory store, the dev stream) and the secrets they name.

@@ -1,6 +1,4 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
-import { MAX_RECORD_BYTES, MAX_REQUEST_DATA_BYTES, STREAM_NAME } from '../dis/wire.ts';
 import { isRecord, type Env } from './env-overrides.ts';
 import { resolveJwt } from './jwt.ts';
 import {
@@ -12,125 +10,30 @@ import {
   resolveStreams,
   resolveWebhooks,
 } from './resolve.ts';
-import { createSecretReader, type ReadFile, type SecretReader } from './secrets.ts';
+import { createSecretReader, type ReadFile, type Scope } from './secrets.ts';
+import {
+  disSettings,
+  disTimeouts,
+  idempotencySection,
+  ingestSection,
+  jwtSettings,
+  limitsSection,
+  logSection,
+  redisSettings,
+  serverSection,
+  serverWaits,
+  spoolSettings,
+  streamEntry,
+  streamName,
+  webhooksSettings,
+  type SectionLinks,
+} from './settings.ts';
 
-// The one schema of the configuration: every setting once, with its bounds and default; the
-// sections' transforms (resolve.ts, jwt.ts) turn it into the runtime shape, `Config` (types.ts).
-// Keys are camelCase here and snake_case in the file and in every message: loadConfig converts one
-// to the other by rule, never the names chosen by the operator (streams, limits.principals,
-// webhooks.sources). Secrets appear in the file only as references (`*_env` names, `*_file` paths)
-// and are resolved by the transforms through the injected reader.
-
-const MIB = 1024 * 1024;
-const HOUR_MS = 3_600_000;
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-const WEBHOOK_PROFILES = ['standard-webhooks', 'github', 'stripe', 'slack', 'hmac'] as const;
-
-/** The name of an environment variable that holds a secret (`sk_env: DIS_SK`). */
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
-  error: 'must be an environment variable name',
-});
-
-/** The path of a file that holds a secret; read through the injected readFile. */
-const filePath = z.string().min(1, { error: 'must be a file path' });
-
-const positiveInt = (max: number) =>
-  z
-    .int({ error: 'must be an integer' })
-    .min(1, { error: 'must be at least 1' })
-    .max(max, { error: `must be at most ${max}` });
-
-const nonNegativeInt = (max: number) =>
-  z
-    .int({ error: 'must be an integer' })
-    .min(0, { error: 'must be at least 0' })
-    .max(max, { error: `must be at most ${max}` });
-
-const durationMs = nonNegativeInt(HOUR_MS);
-
-/** RFC 6901 pointer into a JSON document; the empty pointer (whole document) is no partition key. */
-const jsonPointer = z
-  .string()
-  .regex(/^(\/([^~/]|~[01])*)+$/, { error: 'must be an RFC 6901 JSON pointer like /user_id' });
-
-const stringList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
-  error: 'must be a string or a non-empty list of strings',
-});
-
-const streamName = z.string().regex(STREAM_NAME, { error: 'must match [A-Za-z0-9_-]{1,64}' });
-
-const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, {
-  error: 'must be an HTTP header name',
-});
-
-function httpUrl(what: string) {
-  return z.string().refine(
-    (value) => {
-      if (!URL.canParse(value)) return false;
-      const url = new URL(value);
-      return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '';
-    },
-    { error: `must be an http(s) URL of ${what} without credentials` },
-  );
-}
-
-const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
-
-function isProxyAddress(entry: string): boolean {
-  if (PROXY_PRESETS.has(entry)) return true;
-  const [address = '', prefix, ...rest] = entry.split('/');
-  const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
-}
-
-/**
- * Express `trust proxy` as a hop count or an address list. `true` trusts any X-Forwarded-For, so a
- * caller could pick its own IP (and rate-limit key): always refused. `false` means 0 hops.
- */
-const trustProxy = z
-  .union([
-    z.int().min(0),
-    z.boolean(),
-    z.string(),
-    z.array(z.string()).min(1, { error: 'must list at least one address' }),
-  ])
-  .transform((value, ctx): number | string[] => {
-    if (value === true || value === 'true') {
-      ctx.issues.push({
-        code: 'custom',
-        input: value,
-        message:
-          'true is not allowed (it trusts any X-Forwarded-For); give a hop count or a CIDR list',
-      });
-      return z.NEVER;
-    }
-    if (value === false) return 0;
-    if (typeof value === 'number') return value;
-    const entries = (typeof value === 'string' ? value.split(',') : value)
-      .map((entry) => entry.trim())
-      .filter((entry) => entry !== '');
-    const bad = entries.filter((entry) => !isProxyAddress(entry));
-    if (entries.length === 0 || bad.length > 0) {
-      ctx.issues.push({
-        code: 'custom',
-        input: value,
-        message: `must be a hop count or IPs/CIDRs (or loopback, linklocal, uniquelocal); bad: ${bad.join(', ') || '(empty)'}`,
-      });
-      return z.NEVER;
-    }
-    return entries;
-  });
-
-/** Where a list of secrets comes from (JWT HS secrets, webhook signing secrets). */
-const secretListRefs = {
-  secretEnv: envName.exactOptional(),
-  secretsEnv: z.array(envName).min(1).exactOptional(),
-  secretFile: filePath.exactOptional(),
-  secretFiles: z.array(filePath).min(1).exactOptional(),
-};
+// The schema of the whole configuration: each section's settings (settings.ts) bound to the
+// transforms that check them against each other, resolve their secrets through the injected reader
+// and build the runtime shape (resolve.ts, jwt.ts). Keys are camelCase here and snake_case in the
+// file and in every message: loadConfig converts one to the other by rule, never the names chosen by
+// the operator (streams, limits.principals, webhooks.sources).
 
 /** What the schema's transforms need from outside the section they transform. */
 export interface SchemaDeps {
@@ -141,16 +44,6 @@ export interface SchemaDeps {
   readonly links: SectionLinks;
 }
 
-/** One transform's view of the deps, with its findings going to its own parse context. */
-export interface Scope {
-  readonly production: boolean;
-  readonly env: Env;
-  readonly secrets: SecretReader;
-  /** A whole sentence, printed as it is; it fails the load and must never hold a secret value. */
-  readonly problem: (message: string) => void;
-  readonly warning: (message: string) => void;
-}
-
 /** Marks an issue whose message is a whole sentence, not one to put after its path. */
 export const SENTENCE = { sentence: true } as const;
 
@@ -159,282 +52,6 @@ function reportTo(ctx: z.core.$RefinementCtx): (message: string) => void {
     ctx.issues.push({ code: 'custom', message, input: ctx.value, params: SENTENCE });
   };
 }
-
-/**
- * What one section's checks need from another, read from the input before it is parsed, so that a
- * mistake in one section does not hide the problems of the others.
- */
-export interface SectionLinks {
-  /** No DIS endpoint outside production: the embedded emulator, and the dev stream. */
-  readonly embedded: boolean;
-  /** Logical stream names (with the dev stream), or undefined when `streams` is not a mapping. */
-  readonly streamNames: ReadonlySet<string> | undefined;
-  /** How long one DIS request may take: `dis.connect_timeout_ms` + 2 × `dis.request_timeout_ms`. */
-  readonly disRequestBoundMs: number;
-  /** `server.default_wait_ms` and `server.max_wait_ms`, which bound the webhooks' sync wait. */
-  readonly waits: { readonly defaultWaitMs: number; readonly maxWaitMs: number };
-}
-
-/** Read on their own too: the webhooks' sync wait depends on them (SectionLinks). */
-const serverWaits = {
-  /** Deadline for DIS retries when the caller sends no `Prefer: wait`; below the LB timeout. */
-  defaultWaitMs: durationMs.default(10_000),
-  /** Cap for `Prefer: wait`. */
-  maxWaitMs: durationMs.default(25_000),
-};
-
-const serverSection = z.strictObject({
-  host: z.string().min(1).default('0.0.0.0'),
-  port: nonNegativeInt(65535).default(8080),
-  /** Express `trust proxy`: a hop count or a list of IPs/CIDRs/presets; never `true`. */
-  trustProxy: trustProxy.default(0),
-  bodyLimitBytes: positiveInt(64 * MIB).default(5 * MIB),
-  /** Must exceed the load balancer's idle timeout. */
-  keepAliveTimeoutMs: durationMs.default(65_000),
-  headersTimeoutMs: durationMs.default(66_000),
-  requestTimeoutMs: durationMs.default(30_000),
-  shutdownDelayMs: durationMs.default(5_000),
-  shutdownTimeoutMs: durationMs.default(25_000),
-  ...serverWaits,
-});
-export type ServerSettings = z.output<typeof serverSection>;
-
-const logSection = z.strictObject({
-  level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-});
-
-const disAuth = z.strictObject({
-  type: z.enum(['aksk', 'token'], { error: 'must be aksk or token' }).default('aksk'),
-  akEnv: envName.exactOptional(),
-  akFile: filePath.exactOptional(),
-  skEnv: envName.exactOptional(),
-  skFile: filePath.exactOptional(),
-  securityTokenEnv: envName.exactOptional(),
-  securityTokenFile: filePath.exactOptional(),
-  iamEndpoint: httpUrl('the IAM endpoint').exactOptional(),
-  user: z.string().min(1).exactOptional(),
-  domain: z.string().min(1).exactOptional(),
-  passwordEnv: envName.exactOptional(),
-  passwordFile: filePath.exactOptional(),
-});
-export type DisAuthSettings = z.output<typeof disAuth>;
-
-/** Read on their own too: the spool's claim check depends on them (SectionLinks). */
-const disTimeouts = {
-  requestTimeoutMs: positiveInt(300_000).default(5_000),
-  connectTimeoutMs: positiveInt(300_000).default(2_000),
-};
-
-const disSettings = z.strictObject({
-  endpoint: httpUrl('the DIS endpoint').exactOptional(),
-  region: z
-    .string()
-    .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, { error: 'must be a region id like cn-north-4' })
-    .exactOptional(),
-  projectId: z
-    .string()
-    .regex(/^[0-9a-f]{32}$/, { error: 'must be a project id: 32 lowercase hex characters' })
-    .exactOptional(),
-  auth: disAuth.prefault({}),
-  maxRecordsPerRequest: positiveInt(1000).default(500),
-  maxBytesPerRequest: positiveInt(MAX_REQUEST_DATA_BYTES).default(4 * MIB),
-  maxConcurrentRequests: positiveInt(64).default(4),
-  ...disTimeouts,
-  breaker: z
-    .strictObject({
-      // DIS locks an AK after 5 bad signatures in a row: the breaker must open before that.
-      failureThreshold: positiveInt(4).default(3),
-      coolDownMs: positiveInt(3_600_000).default(60_000),
-    })
-    .prefault({}),
-});
-export type DisSettings = z.output<typeof disSettings>;
-
-const hostPort = (defaultPort: number) =>
-  z.strictObject({ host: z.string().min(1), port: nonNegativeInt(65535).default(defaultPort) });
-
-const redisSettings = z.strictObject({
-  url: z
-    .string()
-    .refine((v) => URL.canParse(v) && /^rediss?:$/.test(new URL(v).protocol), {
-      error: 'must be a redis:// or rediss:// URL',
-    })
-    .exactOptional(),
-  sentinels: z.array(hostPort(26379)).min(1).exactOptional(),
-  name: z.string().min(1).exactOptional(),
-  nodes: z.array(hostPort(6379)).min(1).exactOptional(),
-  db: nonNegativeInt(15).exactOptional(),
-  passwordEnv: envName.exactOptional(),
-  passwordFile: filePath.exactOptional(),
-  sentinelPasswordEnv: envName.exactOptional(),
-  sentinelPasswordFile: filePath.exactOptional(),
-  /** Bounds on Redis calls. */
-  commandTimeoutMs: positiveInt(60_000).default(50),
-  connectTimeoutMs: positiveInt(60_000).default(1_000),
-  /** What the rate limiter does while Redis is unreachable. */
-  onError: z
-    .enum(['fail-open', 'fail-closed'], { error: 'must be fail-open or fail-closed' })
-    .default('fail-open'),
-});
-export type RedisSettings = z.output<typeof redisSettings>;
-
-const jwtSettings = z.strictObject({
-  algorithms: z
-    .array(z.string())
-    .min(1, { error: 'must list at least one algorithm' })
-    .exactOptional(),
-  issuer: stringList.exactOptional(),
-  audience: stringList.exactOptional(),
-  ...secretListRefs,
-  publicKeys: z
-    .array(
-      z.strictObject({
-        kid: z.string().min(1).exactOptional(),
-        pem: z.string().min(1).exactOptional(),
-        file: filePath.exactOptional(),
-      }),
-    )
-    .exactOptional(),
-  jwksUrl: httpUrl('the JWKS document').exactOptional(),
-  /** Minimum gap between JWKS refetches triggered by an unknown `kid`. */
-  jwksRefreshIntervalMs: positiveInt(86_400_000).default(60_000),
-  principalClaim: z.string().min(1).default('sub'),
-  scopeClaim: z.string().min(1).default('scope'),
-  clockToleranceS: nonNegativeInt(60).default(30),
-  maxTokenAgeS: positiveInt(31_536_000).exactOptional(),
-});
-export type JwtSettings = z.output<typeof jwtSettings>;
-
-const streamEntry = z.strictObject({
-  disStream: streamName,
-  streamId: z.string().min(1).max(128).exactOptional(),
-  partitions: positiveInt(1000),
-  type: z.enum(['COMMON', 'ADVANCED'], { error: 'must be COMMON or ADVANCED' }).default('COMMON'),
-  /** RFC 6901 pointer into a record's `data` giving the default partition key. */
-  partitionKeyPointer: jsonPointer.exactOptional(),
-  limits: z
-    .strictObject({
-      recordsPerS: positiveInt(10_000_000).exactOptional(),
-      bytesPerS: positiveInt(10_000 * MIB).exactOptional(),
-      burstRecords: positiveInt(10_000_000).exactOptional(),
-      burstBytes: positiveInt(10_000 * MIB).exactOptional(),
-    })
-    .exactOptional(),
-});
-export type StreamSettings = z.output<typeof streamEntry>;
-
-const principalLimits = {
-  requestsPerS: positiveInt(1_000_000),
-  burst: positiveInt(10_000_000),
-  recordsPerS: positiveInt(10_000_000),
-  bytesPerS: positiveInt(10_000 * MIB),
-};
-
-const limitsSection = z.strictObject({
-  default: z
-    .strictObject({
-      requestsPerS: principalLimits.requestsPerS.default(100),
-      burst: principalLimits.burst.default(200),
-      recordsPerS: principalLimits.recordsPerS.default(5_000),
-      bytesPerS: principalLimits.bytesPerS.default(5 * MIB),
-    })
-    .prefault({}),
-  principals: z
-    .record(
-      z.string().min(1),
-      z.strictObject({
-        requestsPerS: principalLimits.requestsPerS.exactOptional(),
-        burst: principalLimits.burst.exactOptional(),
-        recordsPerS: principalLimits.recordsPerS.exactOptional(),
-        bytesPerS: principalLimits.bytesPerS.exactOptional(),
-      }),
-    )
-    .default({}),
-  maxRecordsPerRequest: positiveInt(10_000).default(500),
-  maxRecordBytes: positiveInt(MAX_RECORD_BYTES).default(MAX_RECORD_BYTES),
-  maxJsonDepth: positiveInt(1_000).default(64),
-});
-
-const idempotencySection = z.strictObject({ ttlS: positiveInt(30 * 86_400).default(86_400) });
-
-const spoolSettings = z.strictObject({
-  /** Unsent entries per DIS stream; a full spool answers 503. */
-  maxEntries: positiveInt(100_000_000).default(100_000),
-  /** Entries per forwarder read, one PutRecords each (at most 500). */
-  batchSize: positiveInt(500).default(200),
-  blockMs: positiveInt(60_000).default(1_000),
-  /** Entries pending this long at one instance are taken over by another. */
-  claimIdleMs: positiveInt(86_400_000).default(30_000),
-  retryInitialMs: positiveInt(3_600_000).default(200),
-  retryMaxMs: positiveInt(3_600_000).default(30_000),
-  /** Deadline of one batch's PutRecords, client retries included. */
-  putTimeoutMs: positiveInt(300_000).default(10_000),
-  receiptTtlS: positiveInt(30 * 86_400).default(86_400),
-  deadLetterMaxEntries: positiveInt(100_000_000).default(100_000),
-  /**
-   * Replicas that must confirm (WAIT) a 202, a stored idempotent verdict or a receipt; `auto`: 1
-   * when the primary has a connected replica at startup, else 0.
-   */
-  minReplicaAcks: z
-    .union([z.literal('auto'), nonNegativeInt(16)], {
-      error: 'must be auto or a whole number of replicas (0 to 16)',
-    })
-    .default('auto'),
-  replicaAckTimeoutMs: positiveInt(60_000).default(500),
-});
-export type SpoolSettings = z.output<typeof spoolSettings>;
-
-const ingestSection = z.strictObject({
-  /** Micro-batching of PutRecords per DIS stream (design.md §5). */
-  batching: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      /** 0 = coalesce what is queued by the next turn of the event loop (setImmediate). */
-      lingerMs: z.number().int().min(0).max(1000).default(0),
-      /** PutRecords calls per DIS stream in flight at once. */
-      maxInFlight: positiveInt(64).default(8),
-      /** Records waiting per DIS stream before new requests get 503. */
-      maxQueuedRecords: positiveInt(10_000_000).default(20_000),
-    })
-    .prefault({}),
-});
-
-const hmacBlock = z.strictObject({
-  header: headerName,
-  algorithm: z.enum(['sha256', 'sha512'], { error: 'must be sha256 or sha512' }).default('sha256'),
-  encoding: z.enum(['hex', 'base64'], { error: 'must be hex or base64' }).default('hex'),
-  prefix: z.string().min(1).exactOptional(),
-  timestampHeader: headerName.exactOptional(),
-  /** Template of the signed bytes, e.g. `{timestamp}.{body}`; the body alone when absent. */
-  signedContent: z.string().min(1).exactOptional(),
-  deliveryIdHeader: headerName.exactOptional(),
-});
-
-const webhookSource = z.strictObject({
-  profile: z.enum(WEBHOOK_PROFILES, { error: `must be one of ${WEBHOOK_PROFILES.join(', ')}` }),
-  ...secretListRefs,
-  /** A logical stream: a key of `streams`. */
-  stream: streamName,
-  mode: z.enum(['async', 'sync'], { error: 'must be async or sync' }).default('async'),
-  toleranceS: positiveInt(3_600).default(300),
-  maxBodyBytes: positiveInt(MAX_RECORD_BYTES).default(MAX_RECORD_BYTES),
-  deliveryIdPointer: jsonPointer.exactOptional(),
-  partitionKeyPointer: jsonPointer.exactOptional(),
-  replayOnRedisDown: z
-    .enum(['forward', 'reject'], { error: 'must be forward or reject' })
-    .default('reject'),
-  hmac: hmacBlock.exactOptional(),
-});
-export type WebhookSourceSettings = z.output<typeof webhookSource>;
-
-const webhooksSettings = z.strictObject({
-  sources: z.record(streamName, webhookSource).default({}),
-  /** How long a sync source waits for DIS; default min(server.default_wait_ms, 5 s). */
-  syncWaitMs: positiveInt(HOUR_MS).exactOptional(),
-  /** How long an accepted delivery id is remembered; default from the widest tolerance. */
-  replayTtlS: positiveInt(30 * 86_400).exactOptional(),
-});
-export type WebhooksSettings = z.output<typeof webhooksSettings>;
 
 export const CONFIG_SECTIONS = [
   'server',

@@ -1,5 +1,14 @@
 import type { Env } from './env-overrides.ts';
-import type { Scope } from './schema.ts';
+
+/** One transform's view of the deps, with its findings going to its own parse context. */
+export interface Scope {
+  readonly production: boolean;
+  readonly env: Env;
+  readonly secrets: SecretReader;
+  /** A whole sentence, printed as it is; it fails the load and must never hold a secret value. */
+  readonly problem: (message: string) => void;
+  readonly warning: (message: string) => void;
+}
 
 // Secrets come from an env var NAME or from the file named by NAME_FILE (Docker/Kubernetes secrets),
 // or from a file path the config names. The environment and the file reader are injected: nothing

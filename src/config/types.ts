@@ -14,16 +14,11 @@ type DeepReadonly<T> = T extends readonly (infer Item)[]
 
 export type Config = DeepReadonly<z.output<ReturnType<typeof configSchema>>>;
 
-export type ServerConfig = Config['server'];
 export type DisConfig = Config['dis'];
 export type RedisConfig = Config['redis'];
 export type JwtConfig = Config['auth']['jwt'];
 export type JwtAlgorithm = JwtConfig['algorithms'][number];
 export type StreamConfig = Config['streams'][string];
-export type LimitsConfig = Config['limits'];
-export type WebhooksConfig = Config['webhooks'];
-export type WebhookSourceConfig = WebhooksConfig['sources'][string];
+export type WebhookSourceConfig = Config['webhooks']['sources'][string];
 export type WebhookProfile = WebhookSourceConfig['profile'];
 export type HmacProfileConfig = NonNullable<WebhookSourceConfig['hmac']>;
-export type SpoolConfig = Config['spool'];
-export type IngestConfig = Config['ingest'];

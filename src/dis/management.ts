@@ -30,7 +30,8 @@ import type {
 } from './wire.ts';
 
 // DIS's stream management and read calls (dis-api.md §7), apart from the PutRecords client: the
-// gateway itself only writes; tests, the benchmark and tools create, describe and read streams.
+// gateway itself only writes; tests create, describe and read streams with it (a DIS-compatible
+// front door would answer DescribeStream and ListStreams through it).
 
 export interface DisManagementEvents extends DisRequestEvents {
   readonly retry?: (event: DisRetryEvent) => void;

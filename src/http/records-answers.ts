@@ -56,6 +56,31 @@ export const RECORDS_RENDER: RecordsRender = {
   },
 };
 
+const UNAVAILABLE_DETAIL: Readonly<
+  Record<Extract<RecordsResult, { kind: 'unavailable' }>['reason'], string>
+> = {
+  'not-sent': 'The wait ended before the records could be sent; nothing was written',
+  dis: 'DIS cannot be reached; nothing was written',
+  suspended: 'DIS calls are suspended; nothing was written',
+  overloaded: 'Too many records are waiting for DIS; nothing was written',
+};
+
+/**
+ * Nothing was written: the wait ended first, DIS is failing, DIS calls are suspended (breaker) or
+ * too many records wait for DIS. Webhooks answer the last two the same way.
+ */
+export function unavailableProblem(refused: {
+  readonly reason: keyof typeof UNAVAILABLE_DETAIL;
+  readonly retryAfterMs: number;
+  readonly cause?: unknown;
+}): AppError {
+  return new AppError('ERR_DIS_UNAVAILABLE', {
+    detail: UNAVAILABLE_DETAIL[refused.reason],
+    headers: { 'Retry-After': retryAfterSeconds(refused.retryAfterMs) },
+    cause: refused.cause,
+  });
+}
+
 /** The answer to send, or the problem to throw. */
 export function recordsAnswer(result: RecordsResult): StoredAnswer | AppError {
   switch (result.kind) {
@@ -73,11 +98,7 @@ export function recordsAnswer(result: RecordsResult): StoredAnswer | AppError {
         detail: 'This Idempotency-Key was used with another body',
       });
     case 'unavailable':
-      return new AppError('ERR_DIS_UNAVAILABLE', {
-        detail: UNAVAILABLE_DETAIL[result.reason],
-        headers: { 'Retry-After': retryAfterSeconds(result.retryAfterMs) },
-        ...('cause' in result ? { cause: result.cause } : {}),
-      });
+      return unavailableProblem(result);
     case 'unknown':
       if (result.reason === 'unreadable') {
         return new AppError('ERR_DIS_BAD_GATEWAY', {
@@ -97,14 +118,19 @@ export function recordsAnswer(result: RecordsResult): StoredAnswer | AppError {
       return new AppError('ERR_DIS_BAD_GATEWAY', {
         detail: 'DIS refused the gateway’s request; nothing was written',
       });
+    case 'not-stored':
+      return new AppError(
+        result.reason === 'replication-timeout'
+          ? 'ERR_REDIS_REPLICATION_TIMEOUT'
+          : 'ERR_REDIS_UNAVAILABLE',
+        {
+          detail:
+            result.what === 'receipt'
+              ? 'The records were spooled, but the receipt could not be stored durably for this Idempotency-Key; a retry with the same key replays it once stored, or may spool them again'
+              : 'DIS answered, but its verdict could not be stored durably for this Idempotency-Key; a retry with the same key replays it once stored, or may write the records again',
+          headers: { 'Retry-After': '1' },
+          cause: result.cause,
+        },
+      );
   }
 }
-
-const UNAVAILABLE_DETAIL: Readonly<
-  Record<Extract<RecordsResult, { kind: 'unavailable' }>['reason'], string>
-> = {
-  'not-sent': 'The wait ended before the records could be sent; nothing was written',
-  dis: 'DIS cannot be reached; nothing was written',
-  suspended: 'DIS calls are suspended; nothing was written',
-  overloaded: 'Too many records are waiting for DIS; nothing was written',
-};

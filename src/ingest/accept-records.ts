@@ -53,7 +53,21 @@ export type RecordsResult =
       readonly failedCount?: number;
     }
   /** DIS refused the gateway's own request for good; nothing was written. */
-  | { readonly kind: 'upstream-error'; readonly failedCount: number };
+  | { readonly kind: 'upstream-error'; readonly failedCount: number }
+  /**
+   * Written (verdict) or spooled (receipt), but what a retry with the key must replay could not be
+   * stored durably: the retry replays it once stored, or may write the records again.
+   */
+  | {
+      readonly kind: 'not-stored';
+      readonly what: 'verdict' | 'receipt';
+      /** A replica did not confirm in time (the primary holds it), or Redis failed. */
+      readonly reason: 'replication-timeout' | 'redis-unavailable';
+      readonly failedCount?: number;
+      readonly cause: unknown;
+    };
+
+type NotStored = Pick<Extract<RecordsResult, { kind: 'not-stored' }>, 'reason' | 'cause'>;
 
 type WithoutBookkeeping<T> = T extends unknown ? Omit<T, 'origin' | 'possiblyWritten'> : never;
 
@@ -123,38 +137,30 @@ export function createAcceptRecords(deps: AcceptRecordsDeps): AcceptRecords {
   }
 
   /**
-   * Stores the verdict under the key. When that fails after records were written or spooled, the
-   * caller hears so (503: a retry with the key replays the verdict once stored, or may write them
-   * again) and the records count as possible duplicates; a Redis error (not a replica that was too
-   * slow, whose primary already holds the verdict) is retried in the background for a few seconds
-   * so that the retry finds the verdict rather than the lock.
+   * Stores the verdict under the key; undefined when stored. When that fails after records were
+   * written or spooled, the records count as possible duplicates and the caller is told (a
+   * `not-stored` result); a Redis error (not a replica that was too slow, whose primary already
+   * holds the verdict) is retried in the background for a few seconds so that a retry finds the
+   * verdict rather than the lock.
    */
   async function storeVerdict(
     handle: IdempotencyHandle,
     answer: StoredAnswer,
     written: number,
-    answering: boolean,
-  ): Promise<void> {
+  ): Promise<NotStored | undefined> {
     try {
       await deps.idempotency.complete(handle, answer);
-      return;
+      return undefined;
     } catch (error) {
       events.verdictNotStored?.(error);
       possibleDuplicates(written);
       const code = error instanceof AppError ? error.code : 'ERR_REDIS_UNAVAILABLE';
       if (code === 'ERR_REDIS_UNAVAILABLE') deps.background(retryVerdict(handle, answer));
-      if (!answering) return;
-      throw new AppError(
-        code === 'ERR_REDIS_REPLICATION_TIMEOUT' ? code : 'ERR_REDIS_UNAVAILABLE',
-        {
-          detail:
-            answer.status === 202
-              ? 'The records were spooled, but the receipt could not be stored durably for this Idempotency-Key; a retry with the same key replays it once stored, or may spool them again'
-              : 'DIS answered, but its verdict could not be stored durably for this Idempotency-Key; a retry with the same key replays it once stored, or may write the records again',
-          headers: { 'Retry-After': '1' },
-          cause: error,
-        },
-      );
+      return {
+        reason:
+          code === 'ERR_REDIS_REPLICATION_TIMEOUT' ? 'replication-timeout' : 'redis-unavailable',
+        cause: error,
+      };
     }
   }
 
@@ -169,6 +175,7 @@ export function createAcceptRecords(deps: AcceptRecordsDeps): AcceptRecords {
       (rendered ??= deps.render.accepted(stream.name, receiptId, records.length));
 
     let hold: Hold | undefined;
+    let notStored: NotStored | undefined;
     if (input.idempotency !== undefined) {
       const begun = await deps.idempotency.begin({
         principal: input.principal,
@@ -184,19 +191,23 @@ export function createAcceptRecords(deps: AcceptRecordsDeps): AcceptRecords {
         return { kind: 'in-progress', retryAfterS: begun.retryAfterS };
       if (begun.kind === 'mismatch') return { kind: 'mismatch' };
       const { handle } = begun;
+      // What the waiting caller must hear: a failure to store after a late answer has no one to tell.
+      const store = async (answer: StoredAnswer, written: number, answering: boolean) => {
+        const failure = await storeVerdict(handle, answer, written);
+        if (answering) notStored = failure;
+      };
       hold = {
         // A retry with the same key must run again, not replay a failure, but only when nothing
         // can have been written: an unknown outcome keeps the key locked until its lock expires.
         settle: async (ending: Ending, answering: boolean) => {
           switch (ending.kind) {
             case 'spooled':
-              await storeVerdict(handle, acceptedAnswer(ending.receiptId), ending.count, answering);
+              await store(acceptedAnswer(ending.receiptId), ending.count, answering);
               return;
             case 'outcome': {
               const kind = ending.class.kind;
               if (kind === 'written' || kind === 'partial') {
-                await storeVerdict(
-                  handle,
+                await store(
                   verdictsAnswer(ending.outcome),
                   countPossiblyWritten(ending.outcome),
                   answering,
@@ -224,6 +235,14 @@ export function createAcceptRecords(deps: AcceptRecordsDeps): AcceptRecords {
       },
       hold,
     );
+    if (notStored !== undefined) {
+      return {
+        kind: 'not-stored',
+        what: result.kind === 'spooled' ? 'receipt' : 'verdict',
+        ...notStored,
+        ...(result.kind === 'outcome' ? { failedCount: result.outcome.failedCount } : {}),
+      };
+    }
     return toRecordsResult(result, hold !== undefined, verdictsAnswer, acceptedAnswer);
   };
 }

@@ -18,10 +18,7 @@ import { toSpoolRecord, type IngestRecord, type StreamTarget } from './records.t
 // records are accepted (an Idempotency-Key's lock, a delivery's replay claim) and in how they
 // tell their caller.
 
-/**
- * How a hand-off ended, for what the request holds. `answering`: the caller is still waiting (a
- * failure to settle then reaches it); false after a 504, when a late DIS answer settles it.
- */
+/** How a hand-off ended, for what the request holds. */
 export type Ending =
   | { readonly kind: 'spooled'; readonly receiptId: string; readonly count: number }
   | { readonly kind: 'outcome'; readonly outcome: PutRecordsOutcome; readonly class: OutcomeClass }
@@ -30,7 +27,11 @@ export type Ending =
   /** A spool append that may have run (unconfirmed by replicas, or timed out). */
   | { readonly kind: 'maybe-spooled' };
 
-/** What a request holds while its records are accepted: told how the hand-off ended. */
+/**
+ * What a request holds while its records are accepted: told how the hand-off ended. `answering`:
+ * the caller is still waiting (a failure to settle then reaches it); false after a 504, when a late
+ * DIS answer settles it.
+ */
 export interface Hold {
   readonly settle: (ending: Ending, answering: boolean) => Promise<void>;
 }

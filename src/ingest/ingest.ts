@@ -14,7 +14,7 @@ export interface PutRequest {
   readonly deadline: number;
 }
 
-/** Where entries go: the DIS client today, a batcher in front of it later. */
+/** Where entries go: the batcher (createBatcher) or straight to the DIS client (createDisSink). */
 export interface RecordSink {
   readonly put: (request: PutRequest) => Promise<PutRecordsOutcome>;
 }

@@ -26,16 +26,6 @@ export class ReplayGuardUnavailable extends CodedError<'ERR_REPLAY_GUARD_UNAVAIL
 
 export const DEFAULT_REPLAY_KEY_PREFIX = 'gw:replay:';
 
-/**
- * Longer than the whole window in which one signed timestamp passes the tolerance check, so a replay
- * is caught either by the guard or by the timestamp (fixture case sw-s-02): a delivery received at
- * ts - tolerance still passes at ts + tolerance + 0.999 s (the check works in whole seconds), hence
- * 2 × tolerance + 1. At least 10 min, for profiles without a signed timestamp (GitHub).
- */
-export function replayTtlS(toleranceS: number): number {
-  return Math.max(2 * toleranceS + 1, 600);
-}
-
 /** The id is hashed (ids are up to 256 characters); the source is the hash tag (one slot each). */
 export function toReplayKey(prefix: string, source: string, deliveryId: string): string {
   return `${prefix}{${toKeyPart(source)}}:${toKeyDigest(deliveryId)}`;

@@ -8,11 +8,11 @@ import { readDeliveryBody } from '../../src/webhooks/delivery-body.ts';
 import {
   createMemoryReplayGuard,
   createRedisReplayGuard,
-  replayTtlS,
   ReplayGuardUnavailable,
   toReplayKey,
 } from '../../src/webhooks/replay-guard.ts';
 import type { ReplayGuard } from '../../src/webhooks/replay-guard.ts';
+import { replayTtlS } from '../../src/webhooks/replay-ttl.ts';
 import { createWebhookVerifier } from '../../src/webhooks/verifier.ts';
 import { startTestRedis, useTestRedis } from '../helpers/redis-fixture.ts';
 import { webhookSource } from '../helpers/webhook-source.ts';

@@ -191,6 +191,8 @@ webhooks:
     // Redaction keeps the shape: rotation counts and which AK is in use stay visible.
     assert.match(text, /"ak":"AKRE…"/);
     assert.match(text, /"secrets":\["\[redacted\]","\[redacted\]"\]/);
+    // Settings beside the secrets stay in the dump (the webhook section's own ones too).
+    assert.match(text, /"syncWaitMs":\d+,"replayTtlS":\d+/);
     assert.ok(config.redis.mode === 'sentinel');
     assert.equal(config.redis.password, secrets.REDIS_PASSWORD);
     assert.equal(config.redis.sentinelPassword, 'sentinel-password-must-never-be-printed');

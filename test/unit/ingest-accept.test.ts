@@ -4,7 +4,9 @@ import type { PutRecordsOutcome } from '../../src/dis/client.ts';
 import type { RecordVerdict } from '../../src/dis/verdicts.ts';
 import { DisCircuitOpenError } from '../../src/dis/errors.ts';
 import { RECORDS_RENDER } from '../../src/http/records-answers.ts';
+import { AppError } from '../../src/errors/app-error.ts';
 import { createMemoryIdempotencyStore } from '../../src/idempotency/memory-store.ts';
+import type { IdempotencyStore } from '../../src/idempotency/types.ts';
 import { createAcceptDelivery } from '../../src/ingest/accept-delivery.ts';
 import { createAcceptRecords, type RecordsResult } from '../../src/ingest/accept-records.ts';
 import { createHandOff } from '../../src/ingest/hand-off.ts';
@@ -39,7 +41,8 @@ function outcomeOf(verdicts: RecordVerdict[]): PutRecordsOutcome {
 
 type Answer = (request: PutRequest) => Promise<PutRecordsOutcome>;
 
-function rig() {
+/** `failCompletes`: what the store's first `complete` calls throw (a Redis that failed after DIS answered). */
+function rig(options: { readonly failCompletes?: readonly Error[] } = {}) {
   const answers: Answer[] = [];
   const puts: PutRequest[] = [];
   const duplicates: number[] = [];
@@ -65,7 +68,15 @@ function rig() {
       possibleDuplicates: (n) => duplicates.push(n),
     },
   });
-  const idempotency = createMemoryIdempotencyStore({ ttlMs: 60_000, now: Date.now });
+  const store = createMemoryIdempotencyStore({ ttlMs: 60_000, now: Date.now });
+  const failures = [...(options.failCompletes ?? [])];
+  const idempotency: IdempotencyStore = {
+    ...store,
+    complete: (handle, answer) => {
+      const failure = failures.shift();
+      return failure === undefined ? store.complete(handle, answer) : Promise.reject(failure);
+    },
+  };
   const acceptRecords = createAcceptRecords({
     handOff,
     idempotency,
@@ -193,6 +204,29 @@ describe('accepting records with an Idempotency-Key', () => {
       idempotency: { key: 'k6', fingerprint: 'f2' },
     });
     assert.equal(other.kind, 'mismatch');
+  });
+  it('when a replica does not confirm the stored verdict, the caller is told so and the records may be duplicates', async () => {
+    const r = rig({ failCompletes: [new AppError('ERR_REDIS_REPLICATION_TIMEOUT')] });
+    r.answers.push(() => Promise.resolve(outcomeOf([ok(1), failed('DIS.4303', 'record')])));
+    const result = await r.acceptRecords(keyed('k7'));
+    assert.deepEqual(
+      result.kind === 'not-stored' ? [result.what, result.reason, result.failedCount] : result.kind,
+      ['verdict', 'replication-timeout', 1],
+    );
+    assert.deepEqual(r.duplicates, [1]);
+  });
+
+  it('when Redis fails to store the verdict, it is stored again in the background for the retry to replay', async () => {
+    const r = rig({ failCompletes: [new AppError('ERR_REDIS_UNAVAILABLE')] });
+    r.answers.push(() => Promise.resolve(outcomeOf([ok(1), ok(2)])));
+    const result = await r.acceptRecords(keyed('k8'));
+    assert.deepEqual(
+      result.kind === 'not-stored' ? result.reason : result.kind,
+      'redis-unavailable',
+    );
+    await r.settled();
+    assert.equal((await r.acceptRecords(keyed('k8'))).kind, 'replayed');
+    assert.equal(r.puts.length, 1);
   });
 });
 

@@ -16,7 +16,7 @@ import { parseJsonRecords, parseNdjsonRecords } from '../parse/records-body.ts';
 import { parsePrefer } from '../prefer.ts';
 import { recordsAnswer } from '../records-answers.ts';
 
-// POST /v1/streams/{stream}/records: authenticate → authorize → parse → rate limit →
+// POST /v1/streams/{stream}/records: authenticate → authorize → parse → rate limit → Prefer →
 // Idempotency-Key → accept (ingest) → the answer for what became of the records.
 
 export interface RecordsStream {
@@ -48,6 +48,8 @@ declare module 'express-serve-static-core' {
     stream?: RecordsStream;
     mediaKind?: 'json' | 'ndjson';
     records?: readonly IngestRecord[];
+    /** From `Prefer`: how long the caller waits for DIS, and whether it asked for a receipt. */
+    preferences?: { readonly waitMs: number; readonly respondAsync: boolean };
     /** Record counts for the access log. */
     recordCounts?: { received: number; failed: number };
   }
@@ -147,10 +149,7 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
         bytes: records.reduce((sum, r) => sum + r.data.length, 0),
       };
     }),
-    idempotencyKey(),
-    async function acceptRecords(req: Request, res: Response) {
-      const stream = streamOf(res);
-      const records = res.locals.records ?? [];
+    function readPreferences(req: Request, res: Response, next: NextFunction) {
       const prefer = parsePrefer(req.headersDistinct.prefer);
       const waitMs = Math.min(
         prefer.waitS === undefined ? options.wait.defaultMs : prefer.waitS * 1000,
@@ -158,12 +157,23 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
       );
       if (prefer.waitS !== undefined)
         res.setHeader('Preference-Applied', `wait=${Math.floor(waitMs / 1000)}`);
+      res.locals.preferences = { waitMs, respondAsync: prefer.respondAsync };
+      next();
+    },
+    idempotencyKey(),
+    async function acceptRecords(_req: Request, res: Response) {
+      const stream = streamOf(res);
+      const records = res.locals.records ?? [];
+      const { waitMs, respondAsync } = res.locals.preferences ?? {
+        waitMs: options.wait.defaultMs,
+        respondAsync: false,
+      };
 
       const result = await options.acceptRecords({
         principal: principalOf(res).id,
         stream,
         records,
-        mode: prefer.respondAsync ? 'async' : 'sync',
+        mode: respondAsync ? 'async' : 'sync',
         waitMs,
         idempotency: res.locals.idempotency,
       });

@@ -13,7 +13,7 @@ import {
 } from '../../webhooks/envelope.ts';
 import type { WebhookVerifier } from '../../webhooks/types.ts';
 import type { WebhookAnswer } from '../answers.ts';
-import { retryAfterSeconds } from '../retry-after.ts';
+import { unavailableProblem } from '../records-answers.ts';
 
 // POST /v1/webhooks/{source}: size limit, signature over the raw bytes, envelope, then ingest's
 // delivery use case (replay guard; the spool — async, the default: a fast 202 even while DIS is
@@ -83,14 +83,7 @@ function deliveryAnswer(
         cause: result.cause,
       });
     case 'unavailable':
-      return new AppError('ERR_DIS_UNAVAILABLE', {
-        detail:
-          result.reason === 'suspended'
-            ? 'DIS calls are suspended; nothing was written'
-            : 'Too many records are waiting for DIS; nothing was written',
-        headers: { 'Retry-After': retryAfterSeconds(result.retryAfterMs) },
-        cause: result.cause,
-      });
+      return unavailableProblem(result);
     case 'not-written':
       return new AppError('ERR_DIS_UNAVAILABLE', {
         detail: 'The delivery was not written; retry later',
