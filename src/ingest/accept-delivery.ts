@@ -1,5 +1,6 @@
 import { ReplayGuardUnavailable, type ReplayGuard } from '../webhooks/replay-guard.ts';
 import type { Ending, HandOff, Hold, Refused } from './hand-off.ts';
+import { webhookOwner } from './receipts.ts';
 import type { IngestRecord, StreamTarget } from './records.ts';
 
 // A verified webhook delivery's use case: accepted once per delivery id. It owns the replay claim
@@ -101,7 +102,7 @@ export function createAcceptDelivery(deps: AcceptDeliveryDeps): AcceptDelivery {
 
     const result = await deps.handOff(
       {
-        owner: `webhook:${source}`,
+        owner: webhookOwner(source),
         stream: input.stream,
         records: [input.record],
         mode: input.mode,

@@ -5,6 +5,7 @@ import { AppError } from '../errors/app-error.ts';
 import type { IdempotencyHandle, IdempotencyStore, StoredAnswer } from '../idempotency/types.ts';
 import type { Ending, HandOff, HandOffResult, Hold, Refused } from './hand-off.ts';
 import { countPossiblyWritten } from './outcome.ts';
+import { principalOwner } from './receipts.ts';
 import type { IngestRecord, StreamTarget } from './records.ts';
 
 // The records API's use case: records of one caller for one stream, accepted once per
@@ -227,7 +228,7 @@ export function createAcceptRecords(deps: AcceptRecordsDeps): AcceptRecords {
 
     const result = await deps.handOff(
       {
-        owner: input.principal,
+        owner: principalOwner(input.principal),
         stream,
         records,
         mode: input.mode,

@@ -52,7 +52,7 @@ export type HandOffResult =
   | { readonly kind: 'late' };
 
 export interface HandOffRequest {
-  /** Who may read the receipt: a principal id, or `webhook:<source>`. */
+  /** Who may read the receipt: `principal:<id>` or `webhook:<source>` (receipts.ts). */
   readonly owner: string;
   readonly stream: StreamTarget;
   readonly records: readonly IngestRecord[];

@@ -14,7 +14,7 @@ export interface SpoolAppend {
   readonly streamId?: string;
   /** The logical stream, shown in the receipt. */
   readonly logicalStream: string;
-  /** Who may read the receipt: a principal id, or `webhook:<source>`. */
+  /** Who may read the receipt (ingest names it: `principal:<id>` or `webhook:<source>`). */
   readonly owner: string;
   readonly records: readonly SpoolRecord[];
 }

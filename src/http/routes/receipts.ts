@@ -28,7 +28,7 @@ export function receiptsRoute(options: ReceiptsRouteOptions): Router {
       const principal = principalOf(res);
       const id = typeof req.params.id === 'string' ? req.params.id : '';
       const receipt = await options.findReceipt(id, {
-        owner: principal.id,
+        principal: principal.id,
         operator: principal.scopes.has(OPERATOR_SCOPE),
       });
       if (receipt === undefined) throw new AppError('ERR_RECEIPT_NOT_FOUND');
