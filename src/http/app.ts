@@ -1,4 +1,6 @@
 import express, { type Express } from 'express';
+import { AppError } from '../errors/app-error.ts';
+import { methodNotAllowed } from './router.ts';
 import {
   notFound,
   problemHandler,
@@ -38,9 +40,20 @@ export function createApp(deps: AppDeps): Express {
     typeof deps.trustProxy === 'number' ? deps.trustProxy : [...deps.trustProxy],
   );
   app.set('etag', false);
+  // Paths match exactly (routers: createRouter): no case folding, no trailing-slash aliases.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
 
   app.use(requestId());
   app.use(accessLog(deps.logger, deps.metrics));
+  app.use(function oneHost(req, _res, next) {
+    // RFC 9112 §3.2: a request with more than one Host field is invalid (which one would a proxy
+    // in front have routed by?).
+    if ((req.headersDistinct.host?.length ?? 0) > 1) {
+      throw new AppError('ERR_HTTP_BAD_REQUEST', { detail: 'Send exactly one Host header' });
+    }
+    next();
+  });
   const { draining } = deps;
   if (draining !== undefined) {
     app.use(function closeWhileDraining(_req, res, next) {
@@ -60,6 +73,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/openapi.json', function openapi(_req, res) {
     res.json(OPENAPI_DOCUMENT);
   });
+  app.all('/openapi.json', methodNotAllowed('GET, HEAD'));
   app.use(recordsRoute(deps.records));
   app.use(webhooksRoute(deps.webhooks));
   app.use(receiptsRoute(deps.receipts));

@@ -1,6 +1,7 @@
-import express, { type Request, type Response, type Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { HealthAnswer, ReadinessAnswer } from '../answers.ts';
+import { createRouter, methodNotAllowed } from '../router.ts';
 
 export interface HealthOptions {
   readonly draining: () => boolean;
@@ -18,7 +19,7 @@ export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz',
 // /healthz: the process answers. /readyz: this instance should get traffic (503 while draining, while
 // Redis is down under fail-closed, while the DIS breaker is open). No auth, no rate limit.
 export function healthRoutes(options: HealthOptions): Router {
-  const router = express.Router();
+  const router = createRouter();
 
   router.get('/healthz', function healthz(_req: Request, res: Response) {
     const body: HealthAnswer = { status: 'ok' };
@@ -44,5 +45,6 @@ export function healthRoutes(options: HealthOptions): Router {
     res.send(await options.registry.metrics());
   });
 
+  for (const path of HEALTH_PATHS) router.all(path, methodNotAllowed('GET, HEAD'));
   return router;
 }

@@ -1,9 +1,10 @@
-import express, { type Request, type Response, type Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import type { TokenVerifier } from '../../auth/jwt-verifier.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { FindReceipt } from '../../ingest/receipts.ts';
 import type { ReceiptAnswer } from '../answers.ts';
 import { authenticate, principalOf } from '../middleware/authenticate.ts';
+import { createRouter, methodNotAllowed } from '../router.ts';
 
 /** Lets a caller read any receipt, webhook deliveries included. */
 export const OPERATOR_SCOPE = 'dis:receipts:read';
@@ -16,7 +17,7 @@ export interface ReceiptsRouteOptions {
 // GET /v1/receipts/{id}: what became of records accepted with 202. Only the principal that sent
 // them (or an operator) may look; anyone else gets the same 404 as for an unknown id.
 export function receiptsRoute(options: ReceiptsRouteOptions): Router {
-  const router = express.Router();
+  const router = createRouter();
   router.get(
     '/v1/receipts/:id',
     function routeTemplate(_req: Request, res: Response, next: () => void) {
@@ -38,5 +39,6 @@ export function receiptsRoute(options: ReceiptsRouteOptions): Router {
       res.json(body);
     },
   );
+  router.all('/v1/receipts/:id', methodNotAllowed('GET, HEAD'));
   return router;
 }

@@ -15,6 +15,7 @@ import { rateLimit } from '../middleware/rate-limit.ts';
 import { parseJsonRecords, parseNdjsonRecords } from '../parse/records-body.ts';
 import { parsePrefer } from '../prefer.ts';
 import { recordsAnswer } from '../records-answers.ts';
+import { createRouter, methodNotAllowed } from '../router.ts';
 
 // POST /v1/streams/{stream}/records: authenticate → authorize → parse → rate limit → Prefer →
 // Idempotency-Key → accept (ingest) → the answer for what became of the records.
@@ -92,7 +93,7 @@ function send(res: Response, answer: StoredAnswer): void {
 }
 
 export function recordsRoute(options: RecordsRouteOptions): Router {
-  const router = express.Router();
+  const router = createRouter();
   const readBody = express.raw({ type: () => true, limit: options.limits.bodyLimitBytes });
 
   // The stream name is checked against DIS's rules before anything else is looked at.
@@ -186,10 +187,7 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
     },
   );
 
-  router.all(PATH, function methodNotAllowed(_req: Request, res: Response) {
-    res.setHeader('Allow', 'POST');
-    throw new AppError('ERR_HTTP_METHOD_NOT_ALLOWED', { headers: { Allow: 'POST' } });
-  });
+  router.all(PATH, methodNotAllowed('POST'));
 
   return router;
 }

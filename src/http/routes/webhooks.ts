@@ -14,6 +14,7 @@ import {
 import type { WebhookVerifier } from '../../webhooks/types.ts';
 import type { WebhookAnswer } from '../answers.ts';
 import { unavailableProblem } from '../records-answers.ts';
+import { createRouter, methodNotAllowed } from '../router.ts';
 
 // POST /v1/webhooks/{source}: size limit, signature over the raw bytes, envelope, then ingest's
 // delivery use case (replay guard; the spool — async, the default: a fast 202 even while DIS is
@@ -101,7 +102,7 @@ function deliveryAnswer(
 }
 
 export function webhooksRoute(options: WebhooksRouteOptions): Router {
-  const router = express.Router();
+  const router = createRouter();
 
   router.all(PATH, function findSource(req: Request, res: Response, next: NextFunction) {
     const source = options.sources.get(sourceParam(req));
@@ -121,9 +122,7 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
     );
   }
 
-  router.all(PATH, function methodNotAllowed() {
-    throw new AppError('ERR_HTTP_METHOD_NOT_ALLOWED', { headers: { Allow: 'POST' } });
-  });
+  router.all(PATH, methodNotAllowed('POST'));
 
   return router;
 
