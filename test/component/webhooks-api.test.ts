@@ -204,6 +204,25 @@ describe('webhooks over HTTP with a real Redis spool', () => {
     assert.equal((await sw(301)).status, 401);
   });
 
+  it('accepts a default Svix delivery (svix-id, svix-timestamp, svix-signature) with 202; its envelope keeps svix-id, never the signature', async () => {
+    const body = Buffer.from('{"type":"invoice.paid","data":{"n":1}}');
+    const id = `msg_${randomUUID()}`;
+    const timestamp = Math.floor(Date.now() / 1000);
+    const res = await gw.postRaw('/v1/webhooks/sw', body, {
+      'Content-Type': 'application/json',
+      'svix-id': id,
+      'svix-timestamp': String(timestamp),
+      'svix-signature': signStandardWebhook({ secret: SW_SECRET, id, timestamp, body }),
+    });
+    assert.equal(res.status, 202, res.text);
+    assert.equal((JSON.parse(res.text) as { delivery_id: string }).delivery_id, id);
+    await waitFor(() => envelopes().some((e) => e.delivery_id === id), 'the envelope in DIS');
+    const envelope = envelopes().find((e) => e.delivery_id === id);
+    assert.ok(envelope);
+    assert.equal(envelope.headers['svix-id'], id);
+    assert.equal(envelope.headers['svix-signature'], undefined, 'signatures are not stored');
+  });
+
   it('answers 404 for an unknown source and 413 before verifying an oversize body', async () => {
     assert.equal((await github('nope', '{}')).status, 404);
     const big = await gw.postRaw('/v1/webhooks/gh-sync', Buffer.alloc(4096, 0x20), {
