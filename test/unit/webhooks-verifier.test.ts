@@ -395,6 +395,66 @@ describe('webhook verifier: Svix header names (standard-webhooks)', () => {
   });
 });
 
+describe('webhook verifier: Slack url_verification', () => {
+  const verifier = createWebhookVerifier(webhookSource('slack', ['slack-secret']));
+  const signed = (body: string): Record<string, string> => ({
+    'x-slack-request-timestamp': String(NOW_S),
+    'x-slack-signature': signSlack({ secret: 'slack-secret', timestamp: NOW_S, body }),
+  });
+  const HANDSHAKE =
+    '{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}';
+
+  it('a signed url_verification yields its challenge', () => {
+    const result = verifier.verify(delivery(signed(HANDSHAKE), HANDSHAKE), NOW_MS);
+    assert.ok(result.ok);
+    assert.equal(result.challenge, '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P');
+  });
+
+  it('an unsigned or wrongly signed url_verification is refused like any delivery', () => {
+    assert.deepEqual(verifier.verify(delivery({}, HANDSHAKE), NOW_MS), {
+      ok: false,
+      reason: 'missing-header',
+    });
+    const other = {
+      ...signed(HANDSHAKE),
+      'x-slack-signature': signSlack({ secret: 'other', timestamp: NOW_S, body: HANDSHAKE }),
+    };
+    assert.deepEqual(verifier.verify(delivery(other, HANDSHAKE), NOW_MS), {
+      ok: false,
+      reason: 'signature',
+    });
+  });
+
+  it('a url_verification without a usable challenge is malformed; other types are events', () => {
+    for (const body of [
+      '{"type":"url_verification"}',
+      '{"type":"url_verification","challenge":""}',
+      '{"type":"url_verification","challenge":42}',
+      `{"type":"url_verification","challenge":"${'x'.repeat(257)}"}`,
+    ]) {
+      assert.deepEqual(verifier.verify(delivery(signed(body), body), NOW_MS), {
+        ok: false,
+        reason: 'malformed',
+      });
+    }
+    const event = '{"type":"event_callback","challenge":"c","event_id":"Ev1"}';
+    assert.deepEqual(verifier.verify(delivery(signed(event), event), NOW_MS), {
+      ok: true,
+      deliveryId: 'Ev1',
+      timestamp: NOW_S,
+    });
+  });
+
+  it('a delivery_id_pointer does not apply to the handshake, which has no such field', () => {
+    const pointed = createWebhookVerifier(
+      webhookSource('slack', ['slack-secret'], { deliveryIdPointer: '/event/client_msg_id' }),
+    );
+    const result = pointed.verify(delivery(signed(HANDSHAKE), HANDSHAKE), NOW_MS);
+    assert.ok(result.ok);
+    assert.equal(result.challenge, '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P');
+  });
+});
+
 describe('webhook verifier: delivery ids', () => {
   it('standard-webhooks: an id of 257 characters or an empty id fails with delivery-id; 256 passes', () => {
     const verifier = createWebhookVerifier(webhookSource('standard-webhooks', [SW_SECRET]));
