@@ -70,8 +70,16 @@ export const webhookDuplicateSchema = z.object({
 /** A delivery id seen before: nothing written, the sender may stop retrying. */
 export type WebhookDuplicateAnswer = Immutable<z.output<typeof webhookDuplicateSchema>>;
 
-/** The webhook endpoint's 200: written (sync mode) or a duplicate. */
-export const webhookDeliveredSchema = z.xor([webhookWrittenSchema, webhookDuplicateSchema]);
+export const webhookChallengeSchema = z.object({ challenge: z.string() });
+/** A signed handshake (Slack's url_verification) answered with its challenge; nothing written. */
+export type WebhookChallengeAnswer = Immutable<z.output<typeof webhookChallengeSchema>>;
+
+/** The webhook endpoint's 200: written (sync mode), a duplicate, or a handshake's challenge. */
+export const webhookDeliveredSchema = z.xor([
+  webhookWrittenSchema,
+  webhookDuplicateSchema,
+  webhookChallengeSchema,
+]);
 
 export const webhookAcceptedSchema = z.object({ delivery_id: z.string(), receipt: z.string() });
 /** Async mode's 202: the envelope is in the spool. */

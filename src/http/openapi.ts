@@ -235,7 +235,7 @@ const webhooksOperation: OpenApiOperation = {
   },
   responses: {
     '200': jsonResponse(
-      'Sync mode: written; or a repeated delivery id: `{"duplicate":true,"delivery_id"}`',
+      'Sync mode: written; or a repeated delivery id: `{"duplicate":true,"delivery_id"}`; or a signed Slack `url_verification`: `{"challenge"}` (nothing written)',
       'WebhookDelivered',
     ),
     '202': jsonResponse(

@@ -14,6 +14,7 @@ const NEVER_FORWARDED: ReadonlySet<string> = new Set([
   'proxy-authorization',
   'cookie',
   'webhook-signature',
+  'svix-signature',
   'x-hub-signature',
   'x-hub-signature-256',
   'stripe-signature',
@@ -23,7 +24,13 @@ const NEVER_FORWARDED: ReadonlySet<string> = new Set([
 export const DEFAULT_HEADER_ALLOW_LISTS: Readonly<
   Record<Exclude<WebhookProfile, 'hmac'>, readonly string[]>
 > = {
-  'standard-webhooks': ['content-type', 'webhook-id', 'webhook-timestamp'],
+  'standard-webhooks': [
+    'content-type',
+    'webhook-id',
+    'webhook-timestamp',
+    'svix-id',
+    'svix-timestamp',
+  ],
   github: [
     'content-type',
     'user-agent',

@@ -5,9 +5,34 @@ import { anyDigestMatches, decodeSignature, hmacDigests } from './signature-matc
 import type { SignedContent } from './signature-match.ts';
 import { checkTimestamp } from './timestamp.ts';
 import { fail } from './types.ts';
-import type { ProfileVerifier } from './types.ts';
+import type { NormalizedHeaders, ProfileVerifier } from './types.ts';
 
 // https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+
+/**
+ * The spec's header names, and Svix's: Svix sends `svix-id`, `svix-timestamp`, `svix-signature`
+ * unless an account is white-labelled, signed the same way. One family is read whole, never mixed:
+ * `webhook-*` when any of its headers is present, else `svix-*`. So with both families `webhook-*`
+ * is verified (and `svix-*` ignored), and a request mixing them (`webhook-id` with `svix-signature`)
+ * lacks a header of its family and is refused.
+ */
+export const STANDARD_WEBHOOKS_HEADERS = {
+  id: 'webhook-id',
+  timestamp: 'webhook-timestamp',
+  signature: 'webhook-signature',
+} as const;
+export const SVIX_HEADERS = {
+  id: 'svix-id',
+  timestamp: 'svix-timestamp',
+  signature: 'svix-signature',
+} as const;
+
+type HeaderFamily = typeof STANDARD_WEBHOOKS_HEADERS | typeof SVIX_HEADERS;
+
+function headerFamily(headers: NormalizedHeaders): HeaderFamily {
+  const names = Object.values(STANDARD_WEBHOOKS_HEADERS);
+  return names.some((name) => headers.has(name)) ? STANDARD_WEBHOOKS_HEADERS : SVIX_HEADERS;
+}
 
 export function standardWebhooksContent(
   id: string,
@@ -37,11 +62,12 @@ export function createStandardWebhooksProfile(options: {
   return {
     jsonDepth: 0,
     check(headers, body, nowS) {
-      const id = singleHeader(headers, 'webhook-id');
+      const family = headerFamily(headers);
+      const id = singleHeader(headers, family.id);
       if (!id.ok) return id;
-      const timestamp = singleHeader(headers, 'webhook-timestamp');
+      const timestamp = singleHeader(headers, family.timestamp);
       if (!timestamp.ok) return timestamp;
-      const signature = singleHeader(headers, 'webhook-signature');
+      const signature = singleHeader(headers, family.signature);
       if (!signature.ok) return signature;
       // The spec forbids '.' in both, since '.' separates them in the signed content: otherwise
       // id 'a.1' with timestamp '2' would sign the same bytes as id 'a' with timestamp '1.2'.

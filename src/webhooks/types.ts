@@ -23,6 +23,11 @@ export type Verification =
       readonly deliveryId: string;
       /** Signed timestamp (s) when the profile has one. */
       readonly timestamp?: number;
+      /**
+       * Set for a signed handshake (Slack's url_verification): answer it with this, write nothing.
+       * Its `deliveryId` is then the profile's own (for logs), never `deliveryIdPointer`'s.
+       */
+      readonly challenge?: string;
     }
   | VerificationFailure;
 
@@ -33,6 +38,10 @@ export interface WebhookVerifier {
 export type DeliveryIdResult =
   { readonly ok: true; readonly deliveryId: string } | VerificationFailure;
 
+/** Whether a verified body is a handshake to answer (`challenge`) rather than a delivery. */
+export type HandshakeResult =
+  { readonly ok: true; readonly challenge: string | undefined } | VerificationFailure;
+
 /**
  * What a profile reports once the signature holds. The delivery id is read lazily because a
  * configured `deliveryIdPointer` replaces the profile's own rule (and its required headers).
@@ -42,6 +51,8 @@ export type ProfileCheck =
       readonly ok: true;
       readonly timestamp?: number;
       readonly deliveryId: () => DeliveryIdResult;
+      /** Read, like the id, after the verifier's one scan of the body; asked before the id. */
+      readonly handshake?: () => HandshakeResult;
     }
   | VerificationFailure;
 

@@ -35,7 +35,8 @@ function createProfile(source: WebhookSourceConfig): ProfileVerifier {
  * the id is then the string or number at that pointer in the verified body, and a body without
  * one fails with 'delivery-id'. Once the signature holds, `verify` reads the body (UTF-8, one JSON
  * scan deep enough for the id and the source's `partitionKeyPointer`), and the envelope reuses that
- * reading. `verify` never throws: every failure is a value.
+ * reading. A verified handshake (Slack's url_verification) yields its `challenge`, with the
+ * profile's own id for logs. `verify` never throws: every failure is a value.
  */
 export function createWebhookVerifier(source: WebhookSourceConfig): WebhookVerifier {
   const profile = createProfile(source);
@@ -53,6 +54,14 @@ export function createWebhookVerifier(source: WebhookSourceConfig): WebhookVerif
       if (!checked.ok) return checked;
       // Not before: an unsigned request must cost no scan.
       request.body.json(readDepth);
+      // Before the configured id: a handshake's body has none of the fields a pointer names.
+      const handshake = checked.handshake?.();
+      if (handshake !== undefined && !handshake.ok) return handshake;
+      if (handshake?.challenge !== undefined) {
+        const own = checked.deliveryId();
+        if (!own.ok) return own;
+        return { ok: true, deliveryId: own.deliveryId, challenge: handshake.challenge };
+      }
       const id =
         pointer === undefined ? checked.deliveryId() : deliveryIdAtPointer(request.body, pointer);
       if (!id.ok) return id;

@@ -3,7 +3,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebhookSourceConfig } from '../../src/config/types.ts';
-import { signGithub, signStandardWebhook, signTestDelivery } from '../../src/webhooks/sign.ts';
+import { Redis } from 'ioredis';
+import {
+  signGithub,
+  signSlack,
+  signStandardWebhook,
+  signTestDelivery,
+} from '../../src/webhooks/sign.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { createOpenApiChecker } from '../helpers/openapi.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
@@ -11,6 +17,7 @@ import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 const GH_SECRET = 'gh-secret-for-tests';
 const GH_SECRET_OLD = 'gh-secret-rotated-out';
 const SW_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+const SLACK_SECRET = 'slack-signing-secret-for-tests';
 
 const config = {
   // Sync deliveries wait min(default_wait_ms, 5 s) for DIS.
@@ -36,6 +43,7 @@ const config = {
         stream: 'hooks',
         mode: 'async',
       },
+      slack: { profile: 'slack', secrets_env: ['SLACK_SECRET'], stream: 'hooks', mode: 'async' },
     },
   },
   // An attempt in flight at a batch's deadline may run its whole bound (connect + 2 × request):
@@ -68,7 +76,13 @@ describe('webhooks over HTTP with a real Redis spool', () => {
         { name: 'hooks', partitions: 2 },
         { name: 'clicks', partitions: 1 },
       ],
-      env: { GATEWAY_CONFIG: '/virtual/gw.json', GH_SECRET, GH_SECRET_OLD, SW_SECRET },
+      env: {
+        GATEWAY_CONFIG: '/virtual/gw.json',
+        GH_SECRET,
+        GH_SECRET_OLD,
+        SW_SECRET,
+        SLACK_SECRET,
+      },
       readFile: () => JSON.stringify(config),
       emulator: { throttling: false },
     });
@@ -202,6 +216,88 @@ describe('webhooks over HTTP with a real Redis spool', () => {
     assert.equal((await sw(299)).status, 202);
     assert.equal((await sw(-301)).status, 401);
     assert.equal((await sw(301)).status, 401);
+  });
+
+  it('accepts a default Svix delivery (svix-id, svix-timestamp, svix-signature) with 202; its envelope keeps svix-id, never the signature', async () => {
+    const body = Buffer.from('{"type":"invoice.paid","data":{"n":1}}');
+    const id = `msg_${randomUUID()}`;
+    const timestamp = Math.floor(Date.now() / 1000);
+    const res = await gw.postRaw('/v1/webhooks/sw', body, {
+      'Content-Type': 'application/json',
+      'svix-id': id,
+      'svix-timestamp': String(timestamp),
+      'svix-signature': signStandardWebhook({ secret: SW_SECRET, id, timestamp, body }),
+    });
+    assert.equal(res.status, 202, res.text);
+    assert.equal((JSON.parse(res.text) as { delivery_id: string }).delivery_id, id);
+    await waitFor(() => envelopes().some((e) => e.delivery_id === id), 'the envelope in DIS');
+    const envelope = envelopes().find((e) => e.delivery_id === id);
+    assert.ok(envelope);
+    assert.equal(envelope.headers['svix-id'], id);
+    assert.equal(envelope.headers['svix-signature'], undefined, 'signatures are not stored');
+  });
+
+  it('answers a signed Slack url_verification 200 {"challenge"} and writes nothing (no claim, no receipt, no spool, nothing in DIS); unsigned or badly signed gets 401', async () => {
+    const challenge = `ch_${randomUUID()}`;
+    const body = Buffer.from(
+      `{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"${challenge}","type":"url_verification"}`,
+    );
+    const slack = (secret: string | undefined) => {
+      const timestamp = Math.floor(Date.now() / 1000);
+      return gw.postRaw('/v1/webhooks/slack', body, {
+        'Content-Type': 'application/json',
+        'X-Slack-Request-Timestamp': String(timestamp),
+        ...(secret === undefined
+          ? {}
+          : { 'X-Slack-Signature': signSlack({ secret, timestamp, body }) }),
+      });
+    };
+    const client = new Redis(redis.url, { lazyConnect: true });
+    await client.connect();
+    try {
+      const keys = async () =>
+        (await client.keys('gw:*')).filter((k) => !k.startsWith('gw:rl:')).sort();
+      const before = await keys();
+      const res = await slack(SLACK_SECRET);
+      assert.equal(res.status, 200, res.text);
+      assert.match(String(res.headers['content-type']), /^application\/json/);
+      assert.deepEqual(JSON.parse(res.text), { challenge });
+      assert.equal(res.headers.location, undefined);
+      assert.deepEqual(
+        createOpenApiChecker('/v1/webhooks/{source}')(res),
+        [],
+        'the 200 matches the OpenAPI document',
+      );
+      // The same handshake again (Slack retries it) is answered the same: it was never claimed.
+      const again = await slack(SLACK_SECRET);
+      assert.equal(again.status, 200, again.text);
+      assert.deepEqual(JSON.parse(again.text), { challenge });
+
+      assert.equal((await slack(undefined)).status, 401);
+      assert.equal((await slack('not-the-secret')).status, 401);
+
+      // A real event afterwards goes through, and is the only thing written.
+      const eventId = `Ev${randomUUID()}`;
+      const event = Buffer.from(
+        `{"type":"event_callback","event_id":"${eventId}","challenge":"${challenge}"}`,
+      );
+      const timestamp = Math.floor(Date.now() / 1000);
+      const delivered = await gw.postRaw('/v1/webhooks/slack', event, {
+        'Content-Type': 'application/json',
+        'X-Slack-Request-Timestamp': String(timestamp),
+        'X-Slack-Signature': signSlack({ secret: SLACK_SECRET, timestamp, body: event }),
+      });
+      assert.equal(delivered.status, 202, delivered.text);
+      await waitFor(() => envelopes().some((e) => e.delivery_id === eventId), 'the event in DIS');
+      const written = gw.stored('hooks').filter((b) => b.includes(challenge));
+      assert.equal(written.length, 1, 'only the event, never the handshake, reached DIS');
+      const added = (await keys()).filter((k) => !before.includes(k));
+      // The event's replay claim and receipt; the handshakes left none of their own.
+      assert.equal(added.filter((k) => k.startsWith('gw:replay:')).length, 1, added.join(' '));
+      assert.equal(added.filter((k) => k.startsWith('gw:receipt:')).length, 1, added.join(' '));
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('answers 404 for an unknown source and 413 before verifying an oversize body', async () => {

@@ -131,6 +131,7 @@ describe('webhook envelope', () => {
   it('the default allow-lists name no signature header, for any profile', () => {
     const signatureHeaders = [
       'webhook-signature',
+      'svix-signature',
       'x-hub-signature-256',
       'x-hub-signature',
       'stripe-signature',
@@ -144,6 +145,8 @@ describe('webhook envelope', () => {
       'content-type',
       'webhook-id',
       'webhook-timestamp',
+      'svix-id',
+      'svix-timestamp',
     ]);
   });
 

@@ -324,6 +324,137 @@ describe('webhook verifier: headers', () => {
   });
 });
 
+describe('webhook verifier: Svix header names (standard-webhooks)', () => {
+  const verifier = createWebhookVerifier(webhookSource('standard-webhooks', [SW_SECRET]));
+  /** The same signature under Svix's names, as Svix sends it unless white-labelled. */
+  const asSvix = (headers: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(headers).map(([name, value]) => [name.replace(/^webhook-/, 'svix-'), value]),
+    );
+
+  it('a delivery signed the Standard Webhooks way under svix-id/svix-timestamp/svix-signature verifies, its id from svix-id', () => {
+    const headers = asSvix(swHeaders(BODY, { id: 'msg_svix' }));
+    assert.deepEqual(verifier.verify(delivery(headers, BODY), NOW_MS), {
+      ok: true,
+      deliveryId: 'msg_svix',
+      timestamp: NOW_S,
+    });
+  });
+
+  it('svix-* headers get the same strictness: a wrong signature, a repeated header, a stale timestamp fail', () => {
+    const good = asSvix(swHeaders(BODY));
+    const wrong = asSvix(swHeaders(BODY, { secret: SW_OTHER }));
+    assert.deepEqual(verifier.verify(delivery(wrong, BODY), NOW_MS), {
+      ok: false,
+      reason: 'signature',
+    });
+    const twice = { ...good, 'svix-id': ['msg_1', 'msg_1'] };
+    assert.deepEqual(verifier.verify(delivery(twice, BODY), NOW_MS), {
+      ok: false,
+      reason: 'malformed',
+    });
+    const stale = asSvix(swHeaders(BODY, { timestampS: NOW_S - 301 }));
+    assert.deepEqual(verifier.verify(delivery(stale, BODY), NOW_MS), {
+      ok: false,
+      reason: 'timestamp',
+    });
+  });
+
+  it('with both families present webhook-* is verified and svix-* ignored', () => {
+    const both = {
+      ...asSvix(swHeaders(BODY, { id: 'msg_svix', secret: SW_OTHER })),
+      ...swHeaders(BODY, { id: 'msg_std' }),
+    };
+    assert.deepEqual(verifier.verify(delivery(both, BODY), NOW_MS), {
+      ok: true,
+      deliveryId: 'msg_std',
+      timestamp: NOW_S,
+    });
+    // A valid svix-* set does not rescue a bad webhook-* one.
+    const badStandard = {
+      ...asSvix(swHeaders(BODY, { id: 'msg_svix' })),
+      ...swHeaders(BODY, { id: 'msg_std', secret: SW_OTHER }),
+    };
+    assert.deepEqual(verifier.verify(delivery(badStandard, BODY), NOW_MS), {
+      ok: false,
+      reason: 'signature',
+    });
+  });
+
+  it('families are never mixed: webhook-id with svix-timestamp and svix-signature is refused', () => {
+    const svix = asSvix(swHeaders(BODY, { id: 'msg_1' }));
+    const mixed = {
+      'webhook-id': 'msg_1',
+      'svix-timestamp': svix['svix-timestamp'] ?? '',
+      'svix-signature': svix['svix-signature'] ?? '',
+    };
+    assert.deepEqual(verifier.verify(delivery(mixed, BODY), NOW_MS), {
+      ok: false,
+      reason: 'missing-header',
+    });
+  });
+});
+
+describe('webhook verifier: Slack url_verification', () => {
+  const verifier = createWebhookVerifier(webhookSource('slack', ['slack-secret']));
+  const signed = (body: string): Record<string, string> => ({
+    'x-slack-request-timestamp': String(NOW_S),
+    'x-slack-signature': signSlack({ secret: 'slack-secret', timestamp: NOW_S, body }),
+  });
+  const HANDSHAKE =
+    '{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}';
+
+  it('a signed url_verification yields its challenge', () => {
+    const result = verifier.verify(delivery(signed(HANDSHAKE), HANDSHAKE), NOW_MS);
+    assert.ok(result.ok);
+    assert.equal(result.challenge, '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P');
+  });
+
+  it('an unsigned or wrongly signed url_verification is refused like any delivery', () => {
+    assert.deepEqual(verifier.verify(delivery({}, HANDSHAKE), NOW_MS), {
+      ok: false,
+      reason: 'missing-header',
+    });
+    const other = {
+      ...signed(HANDSHAKE),
+      'x-slack-signature': signSlack({ secret: 'other', timestamp: NOW_S, body: HANDSHAKE }),
+    };
+    assert.deepEqual(verifier.verify(delivery(other, HANDSHAKE), NOW_MS), {
+      ok: false,
+      reason: 'signature',
+    });
+  });
+
+  it('a url_verification without a usable challenge is malformed; other types are events', () => {
+    for (const body of [
+      '{"type":"url_verification"}',
+      '{"type":"url_verification","challenge":""}',
+      '{"type":"url_verification","challenge":42}',
+      `{"type":"url_verification","challenge":"${'x'.repeat(257)}"}`,
+    ]) {
+      assert.deepEqual(verifier.verify(delivery(signed(body), body), NOW_MS), {
+        ok: false,
+        reason: 'malformed',
+      });
+    }
+    const event = '{"type":"event_callback","challenge":"c","event_id":"Ev1"}';
+    assert.deepEqual(verifier.verify(delivery(signed(event), event), NOW_MS), {
+      ok: true,
+      deliveryId: 'Ev1',
+      timestamp: NOW_S,
+    });
+  });
+
+  it('a delivery_id_pointer does not apply to the handshake, which has no such field', () => {
+    const pointed = createWebhookVerifier(
+      webhookSource('slack', ['slack-secret'], { deliveryIdPointer: '/event/client_msg_id' }),
+    );
+    const result = pointed.verify(delivery(signed(HANDSHAKE), HANDSHAKE), NOW_MS);
+    assert.ok(result.ok);
+    assert.equal(result.challenge, '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P');
+  });
+});
+
 describe('webhook verifier: delivery ids', () => {
   it('standard-webhooks: an id of 257 characters or an empty id fails with delivery-id; 256 passes', () => {
     const verifier = createWebhookVerifier(webhookSource('standard-webhooks', [SW_SECRET]));

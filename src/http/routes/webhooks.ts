@@ -12,7 +12,7 @@ import {
   envelopePartitionKey,
 } from '../../webhooks/envelope.ts';
 import type { WebhookVerifier } from '../../webhooks/types.ts';
-import type { WebhookAnswer } from '../answers.ts';
+import type { WebhookAnswer, WebhookChallengeAnswer } from '../answers.ts';
 import { unavailableProblem } from '../records-answers.ts';
 import { createRouter, methodNotAllowed } from '../router.ts';
 
@@ -135,6 +135,12 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
     const verification = source.verifier.verify({ headers: req.headersDistinct, body }, receivedAt);
     options.onVerification?.(source.name, verification.ok ? 'ok' : verification.reason);
     if (!verification.ok) throw new AppError('ERR_WEBHOOK_UNAUTHORIZED');
+    if (verification.challenge !== undefined) {
+      // A handshake, not a delivery: no replay claim, no envelope, nothing spooled or written.
+      const answer: WebhookChallengeAnswer = { challenge: verification.challenge };
+      res.status(200).json(answer);
+      return;
+    }
     const { deliveryId } = verification;
 
     const data = buildEnvelope({
