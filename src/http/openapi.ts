@@ -36,9 +36,16 @@ export interface OpenApiHeader {
   readonly schema: JsonSchema;
 }
 
+/** A reference to a header in `components.headers`: each is defined once. */
+export interface OpenApiHeaderRef {
+  readonly $ref: string;
+}
+
+export type ResponseHeaders = Readonly<Record<string, OpenApiHeaderRef>>;
+
 export interface OpenApiResponse {
   readonly description: string;
-  readonly headers?: Readonly<Record<string, OpenApiHeader>>;
+  readonly headers?: ResponseHeaders;
   readonly content?: Readonly<Record<string, OpenApiMediaType>>;
 }
 
@@ -51,6 +58,7 @@ export interface OpenApiParameter {
 }
 
 export interface OpenApiOperation {
+  readonly operationId: string;
   readonly summary: string;
   readonly security?: readonly Readonly<Record<string, readonly string[]>>[];
   readonly parameters?: readonly OpenApiParameter[];
@@ -67,7 +75,9 @@ export type OpenApiPathItem = Readonly<Partial<Record<OpenApiMethod, OpenApiOper
 export interface OpenApiDocument {
   readonly openapi: '3.1.0';
   readonly info: { readonly title: string; readonly version: string; readonly description: string };
+  readonly servers: readonly { readonly url: string; readonly description: string }[];
   readonly components: {
+    readonly headers: Readonly<Record<HeaderComponent, OpenApiHeader>>;
     readonly securitySchemes: Readonly<Record<string, Readonly<Record<string, string>>>>;
     readonly schemas: Readonly<Record<string, JsonSchema>>;
   };
@@ -135,13 +145,67 @@ function componentSchemas(
   return Object.fromEntries(Object.entries(schemas).map(([id, s]) => [id, embedded(s)]));
 }
 
+const HEADERS_PATH = '#/components/headers/';
+const digits = z.string().regex(/^\d+$/);
+const text = jsonSchemaOf(z.string());
+
+/**
+ * Every header the gateway sets on its answers, defined once and referenced from each response
+ * that can carry it (the key is the header's name, so a response's header map is built from these
+ * keys). Tests compare real answers' header names with what their response documents.
+ */
+const HEADER_COMPONENTS = {
+  'X-Request-Id': {
+    description:
+      'The request id: the caller’s `X-Request-Id` if it is a safe token, else one the gateway made. On every answer; the logs carry it too.',
+    schema: text,
+  },
+  'Idempotent-Replayed': {
+    description:
+      '`true`: this answer is the stored verdict of an earlier request with this Idempotency-Key.',
+    schema: jsonSchemaOf(z.literal('true')),
+  },
+  'Preference-Applied': {
+    description:
+      'The `Prefer` preference the gateway applied: `wait=N` (the wait it used, in seconds) or `respond-async`.',
+    schema: text,
+  },
+  'Retry-After': {
+    description: 'Seconds to wait before retrying.',
+    schema: jsonSchemaOf(digits),
+  },
+  RateLimit: {
+    description:
+      'draft-ietf-httpapi-ratelimit-headers: the most constrained limit (`r` remaining, `t` seconds until reset).',
+    schema: text,
+  },
+  'RateLimit-Policy': {
+    description:
+      'draft-ietf-httpapi-ratelimit-headers: each limit that applies (`q` quota, `w` window in seconds, `qu` unit, `gw-burst`).',
+    schema: text,
+  },
+  Location: { description: 'The receipt to follow: `/v1/receipts/{id}`.', schema: text },
+  'WWW-Authenticate': { description: 'The Bearer challenge (RFC 6750).', schema: text },
+  Allow: { description: 'The methods this path answers.', schema: text },
+  'Cache-Control': { description: '`no-store`: the answer is a current state.', schema: text },
+} as const satisfies Record<string, OpenApiHeader>;
+
+type HeaderComponent = keyof typeof HEADER_COMPONENTS;
+
+/** References to the named header components, X-Request-Id always among them. */
+function headers(...names: readonly HeaderComponent[]): ResponseHeaders {
+  return Object.fromEntries(
+    ['X-Request-Id', ...names].map((name) => [name, { $ref: `${HEADERS_PATH}${name}` }]),
+  );
+}
+
 function problemResponse(
   description: string,
-  headers: Readonly<Record<string, OpenApiHeader>> = {},
+  headerNames: readonly HeaderComponent[] = [],
 ): OpenApiResponse {
   return {
     description,
-    headers,
+    headers: headers(...headerNames),
     content: { 'application/problem+json': { schema: ref('Problem') } },
   };
 }
@@ -149,25 +213,39 @@ function problemResponse(
 function jsonResponse(
   description: string,
   schema: ComponentName,
-  headers?: Readonly<Record<string, OpenApiHeader>>,
+  headerNames: readonly HeaderComponent[] = [],
 ): OpenApiResponse {
-  const content = { 'application/json': { schema: ref(schema) } };
-  return headers === undefined ? { description, content } : { description, headers, content };
+  return {
+    description,
+    headers: headers(...headerNames),
+    content: { 'application/json': { schema: ref(schema) } },
+  };
 }
 
-const digits = z.string().regex(/^\d+$/);
-const retryAfter = { 'Retry-After': { schema: jsonSchemaOf(digits) } };
-const rateLimitHeaders = {
-  RateLimit: { schema: jsonSchemaOf(z.string()) },
-  'RateLimit-Policy': { schema: jsonSchemaOf(z.string()) },
-};
-const wwwAuthenticate = { 'WWW-Authenticate': { schema: jsonSchemaOf(z.string()) } };
+/**
+ * The records route charges the rate limiter and reads `Prefer` before it answers, so an answer
+ * from then on carries the RateLimit headers (and Preference-Applied when `Prefer: wait` was
+ * sent); answers before that (401, 403, 404, 415, ...) simply lack them.
+ */
+const RECORDS_COMMON: readonly HeaderComponent[] = [
+  'RateLimit',
+  'RateLimit-Policy',
+  'Preference-Applied',
+];
+/** Answers that can be a stored verdict replayed for a repeated Idempotency-Key. */
+const RECORDS_VERDICT: readonly HeaderComponent[] = [...RECORDS_COMMON, 'Idempotent-Replayed'];
+
+/** The signature headers of each webhook profile: optional, since each source uses one profile. */
+function webhookHeader(name: string, description: string): OpenApiParameter {
+  return { name, in: 'header', required: false, description, schema: text };
+}
 
 function pathParameter(name: string, schema: z.ZodType): OpenApiParameter {
   return { name, in: 'path', required: true, schema: jsonSchemaOf(schema) };
 }
 
 const recordsOperation: OpenApiOperation = {
+  operationId: 'writeRecords',
   summary: 'Write records to a stream',
   parameters: [
     pathParameter('stream', streamNameSchema),
@@ -188,47 +266,75 @@ const recordsOperation: OpenApiOperation = {
     },
   },
   responses: {
-    '200': jsonResponse('Every record was written', 'RecordsAnswer', rateLimitHeaders),
+    '200': jsonResponse('Every record was written', 'RecordsAnswer', RECORDS_VERDICT),
     '207': jsonResponse(
       'Some records failed; each verdict says whether to retry it',
       'RecordsAnswer',
-      rateLimitHeaders,
+      RECORDS_VERDICT,
     ),
     '202': jsonResponse(
       'Prefer: respond-async: the records are in the spool; follow the receipt',
       'Accepted',
-      { Location: { schema: jsonSchemaOf(z.string()) }, ...rateLimitHeaders },
+      ['Location', ...RECORDS_VERDICT],
     ),
-    '400': problemResponse('Malformed body, invalid records (with pointers) or header'),
-    '401': problemResponse('Missing or invalid bearer token', wwwAuthenticate),
-    '403': problemResponse('The token lacks dis:write:<stream>', wwwAuthenticate),
+    '400': problemResponse(
+      'Malformed body, invalid records (with pointers) or header',
+      RECORDS_COMMON,
+    ),
+    '401': problemResponse('Missing or invalid bearer token', ['WWW-Authenticate']),
+    '403': problemResponse('The token lacks dis:write:<stream>', ['WWW-Authenticate']),
     '404': problemResponse('Unknown stream'),
-    '405': problemResponse('Only POST', { Allow: { schema: jsonSchemaOf(z.string()) } }),
+    '405': problemResponse('Only POST', ['Allow']),
     '409': problemResponse(
       'A request with this Idempotency-Key is still running, or its DIS call still has no answer',
-      retryAfter,
+      ['Retry-After', ...RECORDS_VERDICT],
     ),
-    '413': problemResponse('Body, record count or a record over its limit'),
+    '413': problemResponse('Body, record count or a record over its limit', RECORDS_COMMON),
     '415': problemResponse('Not application/json or application/x-ndjson in UTF-8'),
-    '422': problemResponse('Idempotency-Key reused with another body'),
-    '429': problemResponse('Rate limited', { ...retryAfter, ...rateLimitHeaders }),
+    '422': problemResponse('Idempotency-Key reused with another body', RECORDS_COMMON),
+    '429': problemResponse('Rate limited', ['Retry-After', 'RateLimit', 'RateLimit-Policy']),
     '502': problemResponse(
       'DIS refused the gateway’s request (nothing was written), or answered unreadably (the records may have been written)',
+      RECORDS_VERDICT,
     ),
     '503': problemResponse(
       'DIS or a required store unavailable, or the write not confirmed by enough Redis replicas (ERR_REDIS_REPLICATION_TIMEOUT); the detail says whether anything was written',
-      retryAfter,
+      ['Retry-After', ...RECORDS_VERDICT],
     ),
     '504': problemResponse(
       'DIS did not answer within the wait; the records may still be written (with an Idempotency-Key, a retry gets their verdict once DIS has answered)',
+      RECORDS_VERDICT,
     ),
   },
 };
 
 const webhooksOperation: OpenApiOperation = {
+  operationId: 'deliverWebhook',
   summary: 'A webhook delivery from a configured source, verified over its raw bytes',
   security: [],
-  parameters: [pathParameter('source', streamNameSchema)],
+  parameters: [
+    pathParameter('source', streamNameSchema),
+    webhookHeader('webhook-id', 'Profile `standard-webhooks`: the delivery id.'),
+    webhookHeader('webhook-timestamp', 'Profile `standard-webhooks`: Unix seconds when signed.'),
+    webhookHeader(
+      'webhook-signature',
+      'Profile `standard-webhooks`: space-separated `v1,<base64 HMAC-SHA256>` signatures.',
+    ),
+    webhookHeader(
+      'X-Hub-Signature-256',
+      'Profile `github`: `sha256=<hex HMAC-SHA256>` of the raw body.',
+    ),
+    webhookHeader('X-GitHub-Delivery', 'Profile `github`: the delivery id.'),
+    webhookHeader(
+      'Stripe-Signature',
+      'Profile `stripe`: `t=<unix seconds>,v1=<hex HMAC-SHA256>` (several v1 during secret rotation).',
+    ),
+    webhookHeader(
+      'X-Slack-Signature',
+      'Profile `slack`: `v0=<hex HMAC-SHA256>` over `v0:<timestamp>:<body>`.',
+    ),
+    webhookHeader('X-Slack-Request-Timestamp', 'Profile `slack`: Unix seconds when signed.'),
+  ],
   requestBody: {
     required: true,
     content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
@@ -241,34 +347,33 @@ const webhooksOperation: OpenApiOperation = {
     '202': jsonResponse(
       'Async mode: in the spool, `{"delivery_id","receipt"}`',
       'WebhookAccepted',
-      {
-        Location: { schema: jsonSchemaOf(z.string()) },
-      },
+      ['Location'],
     ),
     '401': problemResponse('Signature, timestamp or delivery id not valid (no detail)'),
     '404': problemResponse('Unknown source'),
     '409': problemResponse(
       'An earlier attempt of this delivery is still being accepted (or, sync mode, its DIS write has no known outcome yet)',
-      retryAfter,
+      ['Retry-After'],
     ),
     '413': problemResponse('Body over the source’s limit, or the envelope over a DIS record'),
     '503': problemResponse(
       'Spool full, Redis needed and down, the spool write not confirmed by a replica, or (sync) DIS unavailable',
-      retryAfter,
+      ['Retry-After'],
     ),
     '504': problemResponse(
       'Sync mode: DIS did not answer in time; the delivery may still be written',
-      retryAfter,
+      ['Retry-After'],
     ),
   },
 };
 
 const receiptsOperation: OpenApiOperation = {
+  operationId: 'getReceipt',
   summary: 'What became of records accepted with 202 (the sender, or dis:receipts:read)',
   parameters: [pathParameter('id', receiptIdSchema)],
   responses: {
-    '200': jsonResponse('The receipt', 'Receipt'),
-    '401': problemResponse('Missing or invalid bearer token'),
+    '200': jsonResponse('The receipt', 'Receipt', ['Cache-Control']),
+    '401': problemResponse('Missing or invalid bearer token', ['WWW-Authenticate']),
     '404': problemResponse('Unknown, expired, or not yours'),
   },
 };
@@ -282,7 +387,11 @@ function buildOpenApiDocument(): OpenApiDocument {
       description:
         'Ingestion gateway in front of Huawei Cloud DIS. Every record is either written (partition and sequence number) or reported failed with whether to retry it.',
     },
+    // Relative to where the document was fetched (OpenAPI 3.1 §4.8.5): the gateway does not know
+    // the host or scheme it is reached by behind a proxy.
+    servers: [{ url: '/', description: 'this gateway' }],
     components: {
+      headers: HEADER_COMPONENTS,
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       schemas: {
         ...componentSchemas(ANSWER_COMPONENTS, 'output'),
@@ -296,37 +405,54 @@ function buildOpenApiDocument(): OpenApiDocument {
       '/v1/receipts/{id}': { get: receiptsOperation },
       '/healthz': {
         get: {
+          operationId: 'getHealth',
           summary: 'The process answers',
           security: [],
-          responses: { '200': jsonResponse('alive', 'Health') },
+          responses: { '200': jsonResponse('alive', 'Health', ['Cache-Control']) },
         },
       },
       '/readyz': {
         get: {
+          operationId: 'getReadiness',
           summary: 'Whether this instance should get traffic',
           security: [],
           responses: {
-            '200': jsonResponse('ready, with each dependency’s state', 'Readiness'),
+            '200': jsonResponse('ready, with each dependency’s state', 'Readiness', [
+              'Cache-Control',
+            ]),
             '503': jsonResponse(
               'draining, Redis down under fail-closed, or the DIS breaker open',
               'Readiness',
+              ['Cache-Control'],
             ),
           },
         },
       },
       '/metrics': {
         get: {
+          operationId: 'getMetrics',
           summary: 'Prometheus metrics',
           security: [],
-          responses: { '200': { description: 'text format', content: { 'text/plain': {} } } },
+          responses: {
+            '200': {
+              description: 'text format',
+              headers: headers(),
+              content: { 'text/plain': {} },
+            },
+          },
         },
       },
       '/openapi.json': {
         get: {
+          operationId: 'getOpenApiDocument',
           summary: 'This document',
           security: [],
           responses: {
-            '200': { description: 'OpenAPI 3.1 document', content: { 'application/json': {} } },
+            '200': {
+              description: 'OpenAPI 3.1 document',
+              headers: headers(),
+              content: { 'application/json': {} },
+            },
           },
         },
       },

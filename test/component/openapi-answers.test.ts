@@ -3,7 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { signGithub } from '../../src/webhooks/sign.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { createOpenApiChecker, type CheckedAnswer } from '../helpers/openapi.ts';
+import {
+  createOpenApiChecker,
+  undocumentedHeaders,
+  type CheckedAnswer,
+} from '../helpers/openapi.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 
 // Real answers of the webhook, receipt and health endpoints against the OpenAPI document (the
@@ -24,6 +28,7 @@ const config = {
   },
 };
 
+const checkRecords = createOpenApiChecker();
 const checkWebhook = createOpenApiChecker('/v1/webhooks/{source}', 'post');
 const checkReceipt = createOpenApiChecker('/v1/receipts/{id}', 'get');
 const checkHealth = createOpenApiChecker('/healthz', 'get');
@@ -94,6 +99,31 @@ describe('webhook, receipt and health answers match the OpenAPI document', () =>
   it('the problems for a bad signature and an unknown source', async () => {
     expectDocumented(checkWebhook, await github('gh', '{}', randomUUID(), 'wrong-secret'), 401);
     expectDocumented(checkWebhook, await github('nope', '{}', randomUUID()), 404);
+  });
+
+  it('a records 200, its replay and a 202 carry only headers their responses document', async () => {
+    const writer = gw.token({ scopes: ['dis:write:hooks'] });
+    const key = randomUUID();
+    const post = (prefer?: string) => {
+      const request = gw.http
+        .post('/v1/streams/hooks/records')
+        .set('Authorization', `Bearer ${writer}`)
+        .set('Idempotency-Key', prefer === undefined ? key : randomUUID());
+      if (prefer !== undefined) request.set('Prefer', prefer);
+      return request.send({ records: [{ data: { n: 1 } }] });
+    };
+    const written = await post();
+    expectDocumented(checkRecords, written, 200);
+    for (const name of ['x-request-id', 'ratelimit', 'ratelimit-policy']) {
+      assert.ok(name in written.headers, `the 200 carries ${name}`);
+    }
+    assert.deepEqual(undocumentedHeaders(written), [], 'every header of the 200 is documented');
+    const replayed = await post();
+    expectDocumented(checkRecords, replayed, 200);
+    assert.equal(replayed.headers['idempotent-replayed'], 'true');
+    const accepted = await post('respond-async, wait=1');
+    expectDocumented(checkRecords, accepted, 202);
+    assert.ok('location' in accepted.headers && 'preference-applied' in accepted.headers);
   });
 
   it('/healthz, and /readyz both ready and draining', async () => {

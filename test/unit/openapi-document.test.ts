@@ -93,6 +93,75 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('gives every operation a unique operationId, and names a server', () => {
+    const ids = operations.map(({ operation }) => operation.operationId);
+    for (const [i, id] of ids.entries()) assert.match(id, /^[a-zA-Z][a-zA-Z0-9]*$/, `${i}`);
+    assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
+    assert.deepEqual(OPENAPI_DOCUMENT.servers, [{ url: '/', description: 'this gateway' }]);
+  });
+
+  it('defines each header the gateway sends once, and every answer references X-Request-Id', () => {
+    const components = OPENAPI_DOCUMENT.components.headers;
+    for (const name of [
+      'X-Request-Id',
+      'Idempotent-Replayed',
+      'Preference-Applied',
+      'Retry-After',
+      'RateLimit',
+      'RateLimit-Policy',
+      'Location',
+      'WWW-Authenticate',
+      'Allow',
+    ]) {
+      assert.ok(Object.hasOwn(components, name), name);
+    }
+    for (const { path, method, operation } of operations) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        const at = `${method} ${path} ${status}`;
+        assert.ok(response.headers?.['X-Request-Id'], `${at} documents X-Request-Id`);
+        for (const [name, header] of Object.entries(response.headers ?? {})) {
+          assert.equal(header.$ref, `#/components/headers/${name}`, `${at} ${name}`);
+        }
+      }
+    }
+    const records = OPENAPI_DOCUMENT.paths['/v1/streams/{stream}/records']?.post?.responses;
+    const has = (status: string, name: string) =>
+      Object.hasOwn(records?.[status]?.headers ?? {}, name);
+    for (const status of ['200', '207', '202']) {
+      for (const name of ['Idempotent-Replayed', 'Preference-Applied', 'RateLimit']) {
+        assert.ok(has(status, name), `records ${status} ${name}`);
+      }
+    }
+    assert.ok(has('202', 'Location'));
+    assert.ok(has('401', 'WWW-Authenticate'));
+    for (const status of ['409', '429', '503']) assert.ok(has(status, 'Retry-After'), status);
+  });
+
+  it('documents each webhook profile’s signature headers as optional header parameters', () => {
+    const parameters = OPENAPI_DOCUMENT.paths['/v1/webhooks/{source}']?.post?.parameters ?? [];
+    for (const name of [
+      'webhook-id',
+      'webhook-timestamp',
+      'webhook-signature',
+      'X-Hub-Signature-256',
+      'X-GitHub-Delivery',
+      'Stripe-Signature',
+      'X-Slack-Signature',
+      'X-Slack-Request-Timestamp',
+    ]) {
+      const parameter = parameters.find((p) => p.name === name);
+      assert.ok(parameter, name);
+      assert.equal(parameter.in, 'header', name);
+      assert.notEqual(parameter.required, true, name);
+      assert.ok((parameter.description ?? '').length > 0, name);
+    }
+  });
+
+  it('says data_base64 may not be empty', () => {
+    const record = JSON.stringify(OPENAPI_DOCUMENT.components.schemas.RecordIn);
+    assert.match(record, /"data_base64":\{[^}]*"minLength":1/);
+  });
+
   it('matches the README’s examples of a 207 answer and a validation problem', () => {
     assert.ok(
       schemaChecker('RecordsAnswer')({
