@@ -9,6 +9,7 @@ export const ERROR_CATALOG = {
   ERR_HTTP_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
   ERR_HTTP_INVALID_JSON: { status: 400, title: 'Malformed JSON' },
   ERR_HTTP_INVALID_UTF8: { status: 400, title: 'Body is not valid UTF-8' },
+  ERR_HTTP_BAD_ENCODING: { status: 400, title: 'Body does not decode per its Content-Encoding' },
   ERR_VALIDATION: { status: 400, title: 'Invalid records' },
   ERR_VALIDATION_TOO_LARGE: { status: 413, title: 'Too many records or a record too large' },
   ERR_AUTH_INVALID_REQUEST: { status: 400, title: 'Malformed Authorization header' },

@@ -23,6 +23,13 @@ function fromFrameworkError(error: unknown): unknown {
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new AppError('ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', { detail: 'Unsupported body encoding' });
   }
+  // zlib's errors (Z_DATA_ERROR, brotli's codes) carry a numeric errno and no `type`: the caller's
+  // bytes did not decompress, a client error rather than a 500.
+  if ('errno' in error && typeof error.errno === 'number' && 'code' in error) {
+    return new AppError('ERR_HTTP_BAD_ENCODING', {
+      detail: 'The body does not decompress per its Content-Encoding',
+    });
+  }
   return error;
 }
 

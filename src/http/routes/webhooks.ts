@@ -47,6 +47,25 @@ declare module 'express-serve-static-core' {
 
 const PATH = '/v1/webhooks/:source';
 
+/**
+ * Unauthenticated bytes are never decompressed: any coding but identity is 415 before verification
+ * (RFC 9110 §15.5.16), even on an empty body that body-parser would skip.
+ */
+function refuseContentEncoding(req: Request, _res: Response, next: NextFunction): void {
+  const header = req.headers['content-encoding'];
+  const codings = (header ?? '')
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '');
+  if (codings.some((c) => c !== 'identity')) {
+    throw new AppError('ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', {
+      detail: 'Webhook deliveries take no Content-Encoding',
+      headers: { 'Accept-Encoding': 'identity' },
+    });
+  }
+  next();
+}
+
 function sourceParam(req: Request): string {
   const value = req.params.source;
   return typeof value === 'string' ? value : '';
@@ -117,7 +136,9 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
   for (const [name, source] of options.sources) {
     router.post(
       `/v1/webhooks/${name}`,
-      express.raw({ type: () => true, limit: source.config.maxBodyBytes }),
+      refuseContentEncoding,
+      // inflate: false — signatures are checked over the bytes as received, never decompressed.
+      express.raw({ type: () => true, limit: source.config.maxBodyBytes, inflate: false }),
       acceptDelivery,
     );
   }
