@@ -17,6 +17,8 @@ export interface JwksKeySourceOptions {
   readonly refreshIntervalMs: number;
   readonly maxAgeMs: number;
   readonly timeoutMs: number;
+  /** How long a caller of keysFor waits for a fetch; the fetch itself runs up to timeoutMs. */
+  readonly waitMs: number;
   /** A failed fetch keeps the previous keys; this is where the composition root logs it. */
   readonly onError?: ((error: Error) => void) | undefined;
 }
@@ -132,6 +134,19 @@ export function createJwksKeySource(options: JwksKeySourceOptions): JwksKeySourc
     !closing.signal.aborted &&
     (inFlight !== undefined || options.now() - lastAttemptAt >= options.refreshIntervalMs);
 
+  /** The fetch, bounded for this caller: a hung endpoint must not hold every request for timeoutMs. */
+  const refreshFor = async (): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, options.waitMs);
+    });
+    try {
+      await Promise.race([refresh(), waited]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   const select = (kid: string | undefined, algorithm: JwsAlgorithm): readonly VerificationKey[] =>
     snapshot?.index.select(kid, algorithm) ?? [];
 
@@ -139,11 +154,13 @@ export function createJwksKeySource(options: JwksKeySourceOptions): JwksKeySourc
     keysFor: async (kid, algorithm) => {
       const stale =
         snapshot === undefined || options.now() - snapshot.fetchedAt >= options.maxAgeMs;
-      if (stale && mayRefresh()) await refresh();
+      // One bounded wait per request: a second would double what a hung endpoint costs it.
+      const waited = stale && mayRefresh();
+      if (waited) await refreshFor();
       const found = select(kid, algorithm);
-      if (found.length > 0 || kid === undefined || !mayRefresh()) return found;
+      if (found.length > 0 || kid === undefined || waited || !mayRefresh()) return found;
       // An unknown kid may be a key the issuer has just rotated in.
-      await refresh();
+      await refreshFor();
       return select(kid, algorithm);
     },
     close: async () => {

@@ -18,6 +18,8 @@ export interface JwtVerifierOptions {
   readonly audience: readonly string[];
   /** HS secrets; any of them may match (rotation). At least 32 bytes each. */
   readonly secrets?: readonly string[] | undefined;
+  /** HS secrets with a `kid`: a token with that kid is checked with that secret only. */
+  readonly hsKeys?: readonly { readonly kid: string; readonly secret: string }[] | undefined;
   /** RS/PS/ES public keys (PEM, SPKI or X.509). */
   readonly publicKeys?: readonly { readonly kid?: string | undefined; readonly pem: string }[];
   readonly jwksUrl?: string | undefined;
@@ -33,7 +35,13 @@ export interface JwtVerifierOptions {
    */
   readonly verifiedCacheSize?: number | undefined;
   readonly verifiedCacheTtlMs?: number | undefined;
+  /** The whole JWKS fetch, in the background included (default 5 s). */
   readonly jwksTimeoutMs?: number | undefined;
+  /**
+   * How long one request waits for a JWKS fetch (default 1 s): past it the request goes on with
+   * the keys already cached, while the fetch may go on to fill the cache.
+   */
+  readonly jwksFetchTimeoutMs?: number | undefined;
   readonly jwksDispatcher?: Dispatcher | undefined;
   /** A failed JWKS fetch keeps the previous keys; report it here. */
   readonly onJwksError?: ((error: Error) => void) | undefined;
@@ -143,6 +151,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
           refreshIntervalMs: options.jwksRefreshIntervalMs ?? 30_000,
           maxAgeMs: options.jwksMaxAgeMs ?? 10 * 60_000,
           timeoutMs: options.jwksTimeoutMs ?? 5_000,
+          waitMs: options.jwksFetchTimeoutMs ?? 1_000,
           onError: options.onJwksError,
         });
   if (staticKeys.size === 0 && jwks === undefined) {

@@ -70,11 +70,17 @@ export function buildKeyIndex(keys: readonly VerificationKey[]): KeyIndex {
 
 export function buildStaticKeys(options: {
   readonly secrets?: readonly string[] | undefined;
+  readonly hsKeys?: readonly { readonly kid: string; readonly secret: string }[] | undefined;
   readonly publicKeys?: readonly { readonly kid?: string | undefined; readonly pem: string }[];
 }): KeyIndex {
   const keys: VerificationKey[] = [];
   for (const secret of options.secrets ?? []) {
     keys.push({ kid: undefined, key: toSecretKey(secret), algorithm: undefined });
+  }
+  // A token's kid selects only keys with that kid (see select), so a kid-stamped HS token needs its
+  // secret named here; it never falls back to the unnamed secrets.
+  for (const { kid, secret } of options.hsKeys ?? []) {
+    keys.push({ kid, key: toSecretKey(secret), algorithm: undefined });
   }
   for (const { kid, pem } of options.publicKeys ?? []) {
     // createPublicKey would happily derive a public key from a private one; a private key in the

@@ -144,6 +144,37 @@ function loadSecrets(
   return { secrets: values.flatMap(splitList), failed };
 }
 
+/** `auth.jwt.hs_keys`: each entry's secret (one value, no comma list: one kid names one key). */
+function loadHsKeys(
+  entries: JwtSettings['hsKeys'],
+  scope: Scope,
+): { readonly keys: { kid: string; secret: string }[]; readonly failed: boolean } {
+  const keys: { kid: string; secret: string }[] = [];
+  let failed = false;
+  (entries ?? []).forEach((entry, index) => {
+    const where = `auth.jwt.hs_keys[${index}]`;
+    checkOneOf(scope, where, { secret_env: entry.secretEnv, secret_file: entry.secretFile });
+    const read =
+      entry.secretEnv !== undefined
+        ? scope.secrets.fromEnv(entry.secretEnv)
+        : entry.secretFile !== undefined
+          ? scope.secrets.fromFile(entry.secretFile, `${where}.secret_file`)
+          : undefined;
+    if (read === undefined) scope.problem(`${where}: give secret_env or secret_file`);
+    else if (read.kind === 'value') keys.push({ kid: entry.kid, secret: read.value.trim() });
+    else if (read.kind === 'failed') failed = true;
+    else {
+      failed = true;
+      scope.problem(`${where}.secret_env names ${entry.secretEnv ?? ''}, which is not set`);
+    }
+  });
+  const kids = keys.map(({ kid }) => kid);
+  const duplicates = kids.filter((kid, index) => kids.indexOf(kid) !== index);
+  if (duplicates.length > 0)
+    scope.problem(`auth.jwt.hs_keys: kid ${[...new Set(duplicates)].join(', ')} is given twice`);
+  return { keys, failed };
+}
+
 function parseAlgorithms(raw: readonly string[], scope: Scope): JwtAlgorithm[] {
   const algorithms: JwtAlgorithm[] = [];
   for (const name of raw) {
@@ -192,17 +223,20 @@ function checkKeysFit(
 export function resolveJwt(jwt: JwtSettings, scope: Scope) {
   const { production } = scope;
   const { algorithms: allowList, issuer: issuers, audience: audiences, ...rest } = jwt;
-  const { secretEnv, secretsEnv, secretFile, secretFiles, publicKeys, ...settings } = rest;
+  const { secretEnv, secretsEnv, secretFile, secretFiles, publicKeys, hsKeys, ...others } = rest;
+  const { jwksMaxAgeS, ...settings } = others;
   const { jwksUrl } = settings;
   // A secret source that failed is already reported; "missing" problems on top would be noise.
-  const { secrets, failed: secretsFailed } = loadSecrets(
-    { secretEnv, secretsEnv, secretFile, secretFiles },
-    scope,
-  );
+  const unnamed = loadSecrets({ secretEnv, secretsEnv, secretFile, secretFiles }, scope);
+  const named = loadHsKeys(hsKeys, scope);
+  const secretsFailed = unnamed.failed || named.failed;
+  const { secrets } = unnamed;
+  // Every HS secret, named or not, for the checks that do not care about kids.
+  const allSecrets = [...secrets, ...named.keys.map(({ secret }) => secret)];
   const keys = loadPublicKeys(publicKeys, scope);
   if (production && jwksUrl !== undefined && !jwksUrl.startsWith('https:'))
     scope.problem('JWKS_URL / auth.jwt.jwks_url: must be an https URL in production');
-  const hasKey = secrets.length > 0 || keys.length > 0 || jwksUrl !== undefined;
+  const hasKey = allSecrets.length > 0 || keys.length > 0 || jwksUrl !== undefined;
   const dev = !production && !hasKey;
   let issuer = toList(issuers);
   let audience = toList(audiences);
@@ -239,7 +273,7 @@ export function resolveJwt(jwt: JwtSettings, scope: Scope) {
   } else if (algorithms === undefined) {
     algorithms = [
       ...new Set<JwtAlgorithm>([
-        ...(secrets.length > 0 ? (['HS256'] as const) : []),
+        ...(allSecrets.length > 0 ? (['HS256'] as const) : []),
         ...keys.flatMap(({ object }) => defaultAlgorithmFor(object) ?? []),
         ...(jwksUrl !== undefined ? (['RS256', 'ES256'] as const) : []),
       ]),
@@ -261,13 +295,15 @@ export function resolveJwt(jwt: JwtSettings, scope: Scope) {
     }
   }
   const allowed = algorithms ?? [];
-  if (!dev && !secretsFailed) checkKeysFit(allowed, secrets, keys, jwksUrl, scope);
+  if (!dev && !secretsFailed) checkKeysFit(allowed, allSecrets, keys, jwksUrl, scope);
   return {
     algorithms: allowed,
     issuer: issuer ?? [],
     audience: audience ?? [],
     secrets,
+    hsKeys: named.keys,
     publicKeys: keys.map(({ key }) => key),
+    jwksMaxAgeMs: jwksMaxAgeS * 1000,
     ...settings,
     dev,
   };

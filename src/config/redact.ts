@@ -61,6 +61,7 @@ export function redactConfig(config: Config): unknown {
       jwt: {
         ...jwt,
         secrets: jwt.secrets.map(() => REDACTED),
+        hsKeys: jwt.hsKeys.map(({ kid }) => ({ kid, secret: REDACTED })),
         // Public keys are not secret, but a PEM is noise in a config dump.
         publicKeys: jwt.publicKeys.map((key) => ({
           ...key,

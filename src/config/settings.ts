@@ -248,6 +248,17 @@ export const jwtSettings = z.strictObject({
   issuer: stringList.exactOptional(),
   audience: stringList.exactOptional(),
   ...secretListRefs,
+  /** HS secrets named by a `kid`, for issuers that stamp one on their HS tokens. */
+  hsKeys: z
+    .array(
+      z.strictObject({
+        kid: z.string().min(1),
+        secretEnv: envName.exactOptional(),
+        secretFile: filePath.exactOptional(),
+      }),
+    )
+    .min(1)
+    .exactOptional(),
   publicKeys: z
     .array(
       z.strictObject({
@@ -260,6 +271,10 @@ export const jwtSettings = z.strictObject({
   jwksUrl: httpUrl('the JWKS document').exactOptional(),
   /** Minimum gap between JWKS refetches triggered by an unknown `kid`. */
   jwksRefreshIntervalMs: positiveInt(86_400_000).default(60_000),
+  /** The cached JWKS is refetched once older than this: the bound on a key revocation's delay. */
+  jwksMaxAgeS: positiveInt(86_400).default(600),
+  /** How long a request waits for a JWKS fetch; the fetch itself may go on (up to 5 s) for the cache. */
+  jwksFetchTimeoutMs: positiveInt(5_000).default(1_000),
   principalClaim: z.string().min(1).default('sub'),
   scopeClaim: z.string().min(1).default('scope'),
   clockToleranceS: nonNegativeInt(60).default(30),

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { JwtVerifierOptions, TokenVerifier } from '../../src/auth/jwt-verifier.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
+import type { Config } from '../../src/config/types.ts';
+import { expectConfig, filesFrom } from '../helpers/config-results.ts';
 import { startJwksServer, toJwk, type JwksServer } from '../helpers/jwt-jwks-server.ts';
 import {
+  AUDIENCE,
+  ISSUER,
   NOW_MS,
   NOW_S,
   assertInvalidToken,
@@ -266,5 +271,77 @@ describe('key references inside the token are never followed', () => {
     const token = signJwt(claims(), 'x'.repeat(32), 'HS256', { kid: 'rsa-1' });
     await assertInvalidToken(verifier.authenticate(bearer(token)));
     assert.equal(jwks.requests(), 0);
+  });
+});
+
+/** auth.jwt as the composition root gets it: loaded from a dev config file naming the JWKS URL. */
+function jwtConfigFrom(jwksUrl: string, extra: string): Config['auth']['jwt'] {
+  const yaml = `auth: { jwt: { jwks_url: "${jwksUrl}", algorithms: [RS256], issuer: ${ISSUER}, audience: ${AUDIENCE}${extra} } }\n`;
+  return expectConfig(loadConfig({ GATEWAY_CONFIG: '/c.yaml' }, filesFrom({ '/c.yaml': yaml })))
+    .auth.jwt;
+}
+
+describe('JWKS bounds set in the config (auth.jwt.jwks_max_age_s, jwks_fetch_timeout_ms)', () => {
+  it('jwks_max_age_s: a key removed at the issuer stops working once the cache is that old', async () => {
+    const jwks = await server([
+      toJwk(rsa1.publicKey, { kid: 'rsa-1' }),
+      toJwk(rsa2.publicKey, { kid: 'rsa-2' }),
+    ]);
+    const jwt = jwtConfigFrom(jwks.jwksUrl, ', jwks_max_age_s: 120');
+    const { verifier, advance } = jwksVerifier(jwks.jwksUrl, jwt);
+    await verifier.authenticate(bearer(rsToken('rsa-1')));
+    jwks.setKeys([toJwk(rsa2.publicKey, { kid: 'rsa-2' })]);
+    advance(119_999);
+    await verifier.authenticate(bearer(rsToken('rsa-1')));
+    assert.equal(jwks.requests(), 1);
+    advance(1);
+    await assertInvalidToken(verifier.authenticate(bearer(rsToken('rsa-1'))));
+    assert.equal(jwks.requests(), 2);
+  });
+
+  it('jwks_max_age_s defaults to 600 s', async () => {
+    const jwks = await server([toJwk(rsa1.publicKey, { kid: 'rsa-1' })]);
+    const { verifier, advance } = jwksVerifier(jwks.jwksUrl, jwtConfigFrom(jwks.jwksUrl, ''));
+    await verifier.authenticate(bearer(rsToken('rsa-1')));
+    advance(599_999);
+    await verifier.authenticate(bearer(rsToken('rsa-1')));
+    assert.equal(jwks.requests(), 1);
+    advance(1);
+    await verifier.authenticate(bearer(rsToken('rsa-1')));
+    assert.equal(jwks.requests(), 2);
+  });
+
+  it('an unknown kid while the JWKS endpoint hangs gets its 401 within jwks_fetch_timeout_ms, and the fetch still fills the cache', async () => {
+    const jwks = await server([toJwk(rsa1.publicKey, { kid: 'rsa-1' })]);
+    const jwt = jwtConfigFrom(jwks.jwksUrl, ', jwks_fetch_timeout_ms: 300');
+    const { verifier, advance } = jwksVerifier(jwks.jwksUrl, jwt);
+    await verifier.authenticate(bearer(rsToken('rsa-1')));
+    jwks.setKeys([toJwk(rsa2.publicKey, { kid: 'rsa-2' })]);
+    jwks.hold();
+    advance(jwt.jwksRefreshIntervalMs);
+    const started = performance.now();
+    await assertInvalidToken(verifier.authenticate(bearer(rsToken('rsa-2', rsa2.privateKey))));
+    const elapsed = performance.now() - started;
+    // The old behaviour waited the fetch's whole 5 s timeout; generous slack for a loaded machine.
+    assert.ok(elapsed >= 250 && elapsed < 2_500, `waited ${Math.round(elapsed)} ms`);
+    // The fetch went on in the background: once answered, the new key is there without another.
+    jwks.release();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(
+      (await verifier.authenticate(bearer(rsToken('rsa-2', rsa2.privateKey)))).id,
+      'svc-orders',
+    );
+    assert.equal(jwks.requests(), 2);
+  });
+
+  it('with the default jwks_fetch_timeout_ms a hanging endpoint holds a cold-cache request about 1 s, not 5 s', async () => {
+    const jwks = await server([toJwk(rsa1.publicKey, { kid: 'rsa-1' })]);
+    const { verifier } = jwksVerifier(jwks.jwksUrl, jwtConfigFrom(jwks.jwksUrl, ''));
+    jwks.hold();
+    const started = performance.now();
+    await assertInvalidToken(verifier.authenticate(bearer(rsToken('rsa-1'))));
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 900 && elapsed < 1_900, `waited ${Math.round(elapsed)} ms`);
+    jwks.release();
   });
 });

@@ -328,3 +328,38 @@ describe('JWT verifier: configuration checked at startup', () => {
     assert.throws(() => verifier({ audience: [] }), /audience/);
   });
 });
+
+describe('JWT verifier: HS secrets named by a kid (hs_keys)', () => {
+  it('an HS256 token with a kid is verified with the secret configured under that kid', async () => {
+    const other = randomSecret();
+    const v = verifier({
+      secrets: [],
+      hsKeys: [
+        { kid: 'hs-1', secret },
+        { kid: 'hs-2', secret: other },
+      ],
+    });
+    assert.equal((await v.authenticate(bearer(hs(claims(), { kid: 'hs-1' })))).id, 'svc-orders');
+    const second = signJwt(claims(), other, 'HS256', { kid: 'hs-2' });
+    assert.equal((await v.authenticate(bearer(second))).id, 'svc-orders');
+  });
+
+  it('a kid-stamped HS token is not checked with another kid’s secret nor the unnamed secrets', async () => {
+    const named = randomSecret();
+    const v = verifier({ secrets: [secret], hsKeys: [{ kid: 'hs-1', secret: named }] });
+    // Signed with the unnamed secret but naming a kid that is not configured: no fallback.
+    await assertInvalidToken(v.authenticate(bearer(hs(claims(), { kid: 'unknown' }))));
+    // Signed with the unnamed secret but naming hs-1: checked with hs-1's secret only.
+    await assertInvalidToken(v.authenticate(bearer(hs(claims(), { kid: 'hs-1' }))));
+  });
+
+  it('a token without a kid may match a named secret as well as an unnamed one', async () => {
+    const named = randomSecret();
+    const v = verifier({ secrets: [secret], hsKeys: [{ kid: 'hs-1', secret: named }] });
+    assert.equal(
+      (await v.authenticate(bearer(signJwt(claims(), named, 'HS256')))).id,
+      'svc-orders',
+    );
+    assert.equal((await v.authenticate(bearer(hs(claims())))).id, 'svc-orders');
+  });
+});

@@ -161,11 +161,12 @@ describe('redactConfig and runConfigCheck', () => {
     WEBHOOK_ONE: 'webhook-one-must-never-be-printed',
     WEBHOOK_TWO: 'webhook-two-must-never-be-printed',
     SLACK_SECRET: 'slack-secret-must-never-be-printed',
+    JWT_HS_NAMED: 'jwt-named-must-never-be-printed-0123456789',
   };
   const file = `
 redis: { sentinels: [{ host: s1 }, { host: s2, port: 26380 }], name: mymaster, password_env: REDIS_PASSWORD,
          sentinel_password_file: /secrets/sentinel, db: 2 }
-auth: { jwt: { issuer: iss, audience: aud, algorithms: [HS256] } }
+auth: { jwt: { issuer: iss, audience: aud, algorithms: [HS256], hs_keys: [{ kid: hs-1, secret_env: JWT_HS_NAMED }] } }
 streams: { gh: { dis_stream: dis-gh, partitions: 1 } }
 webhooks:
   sources:
@@ -247,5 +248,81 @@ webhooks:
     assert.equal(lines[0], 'The configuration has 11 problems:');
     assert.equal(lines[1], '  - PORT: must be a whole number, got "x"');
     assert.equal(lines.length, 12);
+  });
+});
+
+describe('loadConfig: auth.jwt.hs_keys and the JWKS bounds', () => {
+  const NAMED = 'a-named-hs-secret-long-enough-for-hs256-0123';
+  const load = (
+    jwt: string,
+    env: Record<string, string> = {},
+    files: Record<string, string> = {},
+  ) =>
+    loadConfig(
+      { GATEWAY_CONFIG: '/c.yaml', ...env },
+      filesFrom({
+        '/c.yaml': `auth: { jwt: { issuer: iss, audience: aud${jwt} } }\n`,
+        ...files,
+      }),
+    );
+
+  it('hs_keys name secrets by kid, from an env var or a file, beside the unnamed ones', () => {
+    const config = expectConfig(
+      load(
+        ', algorithms: [HS256], secret_env: JWT_SECRET, hs_keys: [{ kid: a, secret_env: HS_A }, { kid: b, secret_file: /run/b }]',
+        { JWT_SECRET: `unnamed-${NAMED}`, HS_A: NAMED },
+        { '/run/b': `b-${NAMED}\n` },
+      ),
+    );
+    assert.deepEqual(config.auth.jwt.secrets, [`unnamed-${NAMED}`]);
+    assert.deepEqual(config.auth.jwt.hsKeys, [
+      { kid: 'a', secret: NAMED },
+      { kid: 'b', secret: `b-${NAMED}` },
+    ]);
+    assert.equal(config.auth.jwt.dev, false);
+  });
+
+  it('hs_keys alone are a JWT key: no dev secret, and no other key is needed', () => {
+    const config = expectConfig(
+      load(', algorithms: [HS256], hs_keys: [{ kid: a, secret_env: HS_A }]', { HS_A: NAMED }),
+    );
+    assert.equal(config.auth.jwt.dev, false);
+    assert.deepEqual(config.auth.jwt.secrets, []);
+  });
+
+  it('bad hs_keys entries are each reported', () => {
+    assert.deepEqual(
+      expectProblems(
+        load(
+          ', algorithms: [HS256], hs_keys: [{ kid: a, secret_env: HS_A }, { kid: a, secret_env: HS_A }, { kid: c }, { kid: d, secret_env: HS_D, secret_file: /run/d }, { kid: e, secret_env: UNSET }]',
+          { HS_A: NAMED, HS_D: NAMED },
+          { '/run/d': NAMED },
+        ),
+      ),
+      [
+        'auth.jwt.hs_keys[2]: give secret_env or secret_file',
+        'auth.jwt.hs_keys[3]: give only one of auth.jwt.hs_keys[3].secret_env, auth.jwt.hs_keys[3].secret_file',
+        'auth.jwt.hs_keys[4].secret_env names UNSET, which is not set',
+        'auth.jwt.hs_keys: kid a is given twice',
+      ],
+    );
+  });
+
+  it('jwks_max_age_s and jwks_fetch_timeout_ms default to 600 s and 1000 ms and may be set', () => {
+    const url = ', algorithms: [RS256], jwks_url: "https://auth.test/jwks.json"';
+    const defaults = expectConfig(load(url)).auth.jwt;
+    assert.equal(defaults.jwksMaxAgeMs, 600_000);
+    assert.equal(defaults.jwksFetchTimeoutMs, 1_000);
+    const set = expectConfig(load(`${url}, jwks_max_age_s: 30, jwks_fetch_timeout_ms: 250`)).auth
+      .jwt;
+    assert.equal(set.jwksMaxAgeMs, 30_000);
+    assert.equal(set.jwksFetchTimeoutMs, 250);
+  });
+
+  it('jwks_max_age_s and jwks_fetch_timeout_ms out of range are refused', () => {
+    const problems = expectProblems(load(', jwks_max_age_s: 0, jwks_fetch_timeout_ms: 5001'));
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.match(problems[0] ?? '', /jwks_max_age_s/);
+    assert.match(problems[1] ?? '', /jwks_fetch_timeout_ms/);
   });
 });
