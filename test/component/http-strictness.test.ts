@@ -19,7 +19,11 @@ describe('strict HTTP parsing and routing', () => {
     port = (server.address() as AddressInfo).port;
   });
   after(async () => {
-    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
     await gw.close();
   });
 
@@ -32,7 +36,9 @@ describe('strict HTTP parsing and routing', () => {
       socket.on('data', (chunk: string) => {
         answer += chunk;
       });
-      socket.on('end', () => { resolve(answer); });
+      socket.on('end', () => {
+        resolve(answer);
+      });
       socket.on('error', reject);
       socket.write(`${[...head, 'Connection: close', '', ''].join('\r\n')}${body}`);
     });
