@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
-import { startGateway, TEST_AUDIENCE, TEST_ISSUER, type TestGateway } from '../helpers/gateway.ts';
+import { startGateway, testClaims as claims, type TestGateway } from '../helpers/gateway.ts';
 import { startJwksServer, toJwk, type JwksServer } from '../helpers/jwt-jwks-server.ts';
 import { rsaKeyPair } from '../helpers/jwt-tokens.ts';
 
@@ -13,17 +13,6 @@ const opened: { close: () => Promise<void> }[] = [];
 after(async () => {
   await Promise.all(opened.map((o) => o.close()));
 });
-
-const claims = () => {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    iss: TEST_ISSUER,
-    aud: TEST_AUDIENCE,
-    sub: 'svc',
-    scope: 'dis:write:clicks',
-    exp: now + 300,
-  };
-};
 
 async function gatewayWith(
   jwtSection: Record<string, unknown>,

@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { signGithub } from '../../src/webhooks/sign.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { startGatewayOnRedis, type TestGatewayOnRedis } from '../helpers/gateway.ts';
 
 const GH_SECRET = 'gh-secret-for-encoding-tests';
 const config = {
@@ -16,12 +15,9 @@ const config = {
 };
 
 describe('Content-Encoding on request bodies', () => {
-  let redis: RedisServer;
-  let gw: TestGateway;
+  let gw: TestGatewayOnRedis;
   before(async () => {
-    redis = await startRedis();
-    gw = await startGateway({
-      redisUrl: redis.url,
+    gw = await startGatewayOnRedis({
       streams: [
         { name: 'clicks', partitions: 1 },
         { name: 'hooks', partitions: 1 },
@@ -32,7 +28,6 @@ describe('Content-Encoding on request bodies', () => {
   });
   after(async () => {
     await gw.close();
-    await redis.stop();
   });
 
   const records = (body: Buffer, encoding: string) =>

@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { signGithub } from '../../src/webhooks/sign.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGatewayOnRedis, type TestGatewayOnRedis } from '../helpers/gateway.ts';
 import {
   createOpenApiChecker,
   undocumentedHeaders,
   type CheckedAnswer,
 } from '../helpers/openapi.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 
 // Real answers of the webhook, receipt and health endpoints against the OpenAPI document (the
 // records endpoint's are checked in records-api and records-redis).
@@ -44,13 +43,10 @@ function expectDocumented(
 }
 
 describe('webhook, receipt and health answers match the OpenAPI document', () => {
-  let redis: RedisServer;
-  let gw: TestGateway;
+  let gw: TestGatewayOnRedis;
   let draining = false;
   before(async () => {
-    redis = await startRedis();
-    gw = await startGateway({
-      redisUrl: redis.url,
+    gw = await startGatewayOnRedis({
       streams: [{ name: 'hooks', partitions: 1 }],
       env: { GATEWAY_CONFIG: '/virtual/gw.json', GH_SECRET },
       readFile: () => JSON.stringify(config),
@@ -60,7 +56,6 @@ describe('webhook, receipt and health answers match the OpenAPI document', () =>
   });
   after(async () => {
     await gw.close();
-    await redis.stop();
   });
 
   const github = (source: string, body: string, id: string, secret = GH_SECRET) =>

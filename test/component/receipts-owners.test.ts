@@ -4,8 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { closeRedis, type RedisClient } from '../../src/redis/connect.ts';
 import { DEFAULT_SPOOL_KEY_PREFIX } from '../../src/spool/keys.ts';
 import { signGithub } from '../../src/webhooks/sign.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { connectTestRedis, startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { startGatewayOnRedis, type TestGatewayOnRedis } from '../helpers/gateway.ts';
+import { connectTestRedis } from '../helpers/redis-server.ts';
 import { spoolUnderTest } from '../helpers/spool-fixture.ts';
 
 // Who may read a receipt: its sender, or an operator (`dis:receipts:read`). A token subject is
@@ -20,23 +20,19 @@ const config = {
 };
 
 describe('receipt owners', () => {
-  let redis: RedisServer;
   let client: RedisClient;
-  let gw: TestGateway;
+  let gw: TestGatewayOnRedis;
   before(async () => {
-    redis = await startRedis();
-    client = await connectTestRedis(redis);
-    gw = await startGateway({
-      redisUrl: redis.url,
+    gw = await startGatewayOnRedis({
       streams: [{ name: 'hooks', partitions: 1 }],
       env: { GATEWAY_CONFIG: '/virtual/gw.json', GH_SECRET },
       readFile: () => JSON.stringify(config),
     });
+    client = await connectTestRedis(gw.redis);
   });
   after(async () => {
-    await gw.close();
     await closeRedis(client);
-    await redis.stop();
+    await gw.close();
   });
 
   const read = (receipt: string, token: string) =>

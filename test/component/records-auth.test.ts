@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
-import { startGateway, TEST_AUDIENCE, TEST_ISSUER, type TestGateway } from '../helpers/gateway.ts';
+import { startGateway, testClaims as claims, type TestGateway } from '../helpers/gateway.ts';
 
 function b64url(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -22,18 +22,6 @@ describe('records endpoint: who may write', () => {
       Authorization: authorization,
       'Content-Type': 'application/json',
     });
-
-  const claims = () => {
-    const now = Math.floor(Date.now() / 1000);
-    return {
-      iss: TEST_ISSUER,
-      aud: TEST_AUDIENCE,
-      sub: 'svc',
-      scope: 'dis:write:clicks',
-      iat: now,
-      exp: now + 300,
-    };
-  };
 
   it('accepts a valid token with the scheme in any casing (positive control)', async () => {
     for (const scheme of ['Bearer', 'bearer', 'BEARER']) {

@@ -1,25 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGatewayOnRedis, type TestGatewayOnRedis } from '../helpers/gateway.ts';
 import { createOpenApiChecker } from '../helpers/openapi.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 
 const checkOpenApi = createOpenApiChecker();
 
 describe('records endpoint with a real Redis: Idempotency-Key and rate limits', () => {
-  let redis: RedisServer;
-  let gw: TestGateway;
+  let gw: TestGatewayOnRedis;
   let token: string;
   let configFile: string;
   before(async () => {
-    redis = await startRedis();
     configFile = JSON.stringify({
       limits: {
         default: { requests_per_s: 5, burst: 5, records_per_s: 100000, bytes_per_s: 100000000 },
       },
     });
-    gw = await startGateway({
-      redisUrl: redis.url,
+    gw = await startGatewayOnRedis({
       env: { GATEWAY_CONFIG: '/virtual/gateway.json' },
       readFile: () => configFile,
       emulator: { throttling: false },
@@ -28,7 +24,6 @@ describe('records endpoint with a real Redis: Idempotency-Key and rate limits', 
   });
   after(async () => {
     await gw.close();
-    await redis.stop();
   });
 
   const post = (body: string, key?: string, subject?: string) => {

@@ -10,9 +10,8 @@ import {
   signStandardWebhook,
   signTestDelivery,
 } from '../../src/webhooks/sign.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGatewayOnRedis, type TestGatewayOnRedis } from '../helpers/gateway.ts';
 import { createOpenApiChecker } from '../helpers/openapi.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 
 const GH_SECRET = 'gh-secret-for-tests';
 const GH_SECRET_OLD = 'gh-secret-rotated-out';
@@ -66,12 +65,9 @@ interface Envelope {
 }
 
 describe('webhooks over HTTP with a real Redis spool', () => {
-  let redis: RedisServer;
-  let gw: TestGateway;
+  let gw: TestGatewayOnRedis;
   before(async () => {
-    redis = await startRedis();
-    gw = await startGateway({
-      redisUrl: redis.url,
+    gw = await startGatewayOnRedis({
       streams: [
         { name: 'hooks', partitions: 2 },
         { name: 'clicks', partitions: 1 },
@@ -89,7 +85,6 @@ describe('webhooks over HTTP with a real Redis spool', () => {
   });
   after(async () => {
     await gw.close();
-    await redis.stop();
   });
 
   const envelopes = (): Envelope[] =>
@@ -252,7 +247,7 @@ describe('webhooks over HTTP with a real Redis spool', () => {
           : { 'X-Slack-Signature': signSlack({ secret, timestamp, body }) }),
       });
     };
-    const client = new Redis(redis.url, { lazyConnect: true });
+    const client = new Redis(gw.redis.url, { lazyConnect: true });
     await client.connect();
     try {
       const keys = async () =>

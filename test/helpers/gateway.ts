@@ -16,9 +16,30 @@ import {
   type EmulatorOptions,
 } from '../../src/emulator/emulator.ts';
 import { uniqueStreamName } from './dis-fixtures.ts';
+import { startRedis, type RedisServer } from './redis-server.ts';
 
 export const TEST_ISSUER = 'https://auth.test.internal';
 export const TEST_AUDIENCE = 'dis-gateway';
+
+/** The claims of a valid test-gateway token for stream `clicks`, for tests that sign their own. */
+export function testClaims(): {
+  iss: string;
+  aud: string;
+  sub: string;
+  scope: string;
+  iat: number;
+  exp: number;
+} {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    iss: TEST_ISSUER,
+    aud: TEST_AUDIENCE,
+    sub: 'svc',
+    scope: 'dis:write:clicks',
+    iat: now,
+    exp: now + 300,
+  };
+}
 
 export interface GatewayStream {
   readonly name: string;
@@ -164,4 +185,30 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
       await emulator.close();
     },
   };
+}
+
+export interface TestGatewayOnRedis extends TestGateway {
+  /** The gateway's own redis-server, stopped by close(). */
+  readonly redis: RedisServer;
+}
+
+/** startGateway on a redis-server of its own (the spool, idempotency and limits on real Redis). */
+export async function startGatewayOnRedis(
+  options: Omit<StartGatewayOptions, 'redisUrl'> = {},
+): Promise<TestGatewayOnRedis> {
+  const redis = await startRedis();
+  try {
+    const gateway = await startGateway({ ...options, redisUrl: redis.url });
+    return {
+      ...gateway,
+      redis,
+      close: async () => {
+        await gateway.close();
+        await redis.stop();
+      },
+    };
+  } catch (error) {
+    await redis.stop();
+    throw error;
+  }
 }
