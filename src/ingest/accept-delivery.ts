@@ -105,6 +105,7 @@ export function createAcceptDelivery(deps: AcceptDeliveryDeps): AcceptDelivery {
         owner: webhookOwner(source),
         stream: input.stream,
         records: [input.record],
+        bytes: input.record.data.length,
         mode: input.mode,
         waitMs: input.waitMs,
       },

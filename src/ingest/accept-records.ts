@@ -18,6 +18,8 @@ export interface AcceptRecordsInput {
   readonly principal: string;
   readonly stream: StreamTarget;
   readonly records: readonly IngestRecord[];
+  /** Raw data bytes of `records`, as the rate limiter was charged. */
+  readonly bytes: number;
   readonly mode: 'sync' | 'async';
   /** How long the caller waits for DIS (sync). */
   readonly waitMs: number;
@@ -231,6 +233,7 @@ export function createAcceptRecords(deps: AcceptRecordsDeps): AcceptRecords {
         owner: principalOwner(input.principal),
         stream,
         records,
+        bytes: input.bytes,
         mode: input.mode,
         waitMs: input.waitMs,
       },

@@ -56,6 +56,8 @@ export interface HandOffRequest {
   readonly owner: string;
   readonly stream: StreamTarget;
   readonly records: readonly IngestRecord[];
+  /** Raw data bytes of `records` (the sink's batching bounds count them). */
+  readonly bytes: number;
   /** async: the spool when there is one (else sync); sync: DIS within `waitMs`. */
   readonly mode: 'sync' | 'async';
   readonly waitMs: number;
@@ -215,7 +217,7 @@ export function createHandOff(deps: HandOffDeps): HandOff {
     let timely;
     try {
       timely = await waitUntil(
-        deps.ingest.ingest(stream, request.records, deadline),
+        deps.ingest.ingest(stream, request.records, request.bytes, deadline),
         deadline,
         deps.now,
       );

@@ -25,24 +25,23 @@ export interface IngestOptions {
 }
 
 export interface Ingest {
+  /** `bytes`: the records' raw data bytes, summed once where they were parsed. */
   readonly ingest: (
     target: StreamTarget,
     records: readonly IngestRecord[],
+    bytes: number,
     deadline: number,
   ) => Promise<PutRecordsOutcome>;
 }
 
 export function createIngest(options: IngestOptions): Ingest {
   return {
-    ingest: (target, records, deadline) => {
-      let bytes = 0;
-      for (const record of records) bytes += record.data.length;
-      return options.sink.put({
+    ingest: (target, records, bytes, deadline) =>
+      options.sink.put({
         target,
         entries: records.map((record) => toDisEntry(record, options.randomKey)),
         bytes,
         deadline,
-      });
-    },
+      }),
   };
 }

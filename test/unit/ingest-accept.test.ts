@@ -119,6 +119,7 @@ const keyed = (key: string) => ({
   principal: 'svc-a',
   stream,
   records: twoRecords,
+  bytes: twoRecords.reduce((sum, r) => sum + r.data.length, 0),
   mode: 'sync' as const,
   waitMs: 1000,
   idempotency: { key, fingerprint: 'f1' },

@@ -49,6 +49,8 @@ declare module 'express-serve-static-core' {
     stream?: RecordsStream;
     mediaKind?: 'json' | 'ndjson';
     records?: readonly IngestRecord[];
+    /** Raw data bytes of `records`: what the limiter charges and the batcher bounds. */
+    recordBytes?: number;
     /** From `Prefer`: how long the caller waits for DIS, and whether it asked for a receipt. */
     preferences?: { readonly waitMs: number; readonly respondAsync: boolean };
     /** Record counts for the access log. */
@@ -138,6 +140,9 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
           : { partitionKeyPointer: stream.partitionKeyPointer }),
       });
       res.locals.records = records;
+      let bytes = 0;
+      for (const record of records) bytes += record.data.length;
+      res.locals.recordBytes = bytes;
       res.locals.recordCounts = { received: records.length, failed: 0 };
       next();
     },
@@ -147,7 +152,7 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
         principal: principalOf(res).id,
         stream: streamOf(res).name,
         records: records.length,
-        bytes: records.reduce((sum, r) => sum + r.data.length, 0),
+        bytes: res.locals.recordBytes ?? 0,
       };
     }),
     function readPreferences(req: Request, res: Response, next: NextFunction) {
@@ -174,6 +179,7 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
         principal: principalOf(res).id,
         stream,
         records,
+        bytes: res.locals.recordBytes ?? 0,
         mode: respondAsync ? 'async' : 'sync',
         waitMs,
         idempotency: res.locals.idempotency,
