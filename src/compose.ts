@@ -39,7 +39,8 @@ import { RECORDS_RENDER } from './http/records-answers.ts';
 import { createMemoryRateLimiter } from './ratelimit/memory-limiter.ts';
 import { createRateLimitPolicy } from './ratelimit/policy.ts';
 import { createRedisRateLimiter } from './ratelimit/redis-limiter.ts';
-import type { RateLimiter } from './ratelimit/types.ts';
+import type { RateLimitPolicy, RateLimiter } from './ratelimit/types.ts';
+import { createArrivalGate } from './ratelimit/arrival-gate.ts';
 import { closeRedis, createRedis, whenReady, type RedisClient } from './redis/connect.ts';
 import { checkRedisPersistence } from './redis/persistence-check.ts';
 import { createReplicaAcks, type ReplicaAcks } from './redis/replication.ts';
@@ -338,6 +339,7 @@ function countDecisions(limiter: RateLimiter, metrics: Metrics): RateLimiter {
 }
 
 interface StoreParts {
+  readonly rateLimitPolicy: RateLimitPolicy;
   readonly rateLimiter: RateLimiter;
   readonly idempotency: IdempotencyStore;
   readonly replayGuard: ReplayGuard;
@@ -375,6 +377,7 @@ function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): S
   const redisConfig = config.redis;
   if (redisConfig.mode === 'memory') {
     return {
+      rateLimitPolicy: policy,
       rateLimiter: countDecisions(memoryLimiter, metrics),
       idempotency: createMemoryIdempotencyStore({ ttlMs, now: edges.now }),
       replayGuard: createMemoryReplayGuard({
@@ -429,6 +432,7 @@ function composeStores(config: Config, edges: ComposeEdges, metrics: Metrics): S
     edges.now,
   );
   return {
+    rateLimitPolicy: policy,
     rateLimiter: countDecisions(
       createRedisRateLimiter({
         redis,
@@ -577,6 +581,10 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
       },
     },
   });
+  const arrival = createArrivalGate(stores.rateLimiter, {
+    policy: stores.rateLimitPolicy,
+    now: edges.now,
+  });
   const app = createApp({
     logger: edges.logger,
     metrics,
@@ -588,7 +596,15 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     records: {
       streams,
       verifier: auth.verifier,
-      rateLimiter: stores.rateLimiter,
+      rateLimiter: arrival.limiter,
+      arrival: {
+        refusal: (principal, stream) => {
+          const refusal = arrival.refusal(principal, stream);
+          if (refusal !== undefined)
+            metrics.rateLimitDecisions.inc({ result: 'limited', source: refusal.source });
+          return refusal;
+        },
+      },
       acceptRecords: createAcceptRecords({
         handOff,
         idempotency: stores.idempotency,

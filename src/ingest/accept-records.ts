@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PutRecordsOutcome } from '../dis/client.ts';
 import type { RecordVerdict } from '../dis/verdicts.ts';
 import { AppError } from '../errors/app-error.ts';
+import { InvariantError } from '../errors/coded-error.ts';
 import type { IdempotencyHandle, IdempotencyStore, StoredAnswer } from '../idempotency/types.ts';
 import type { Ending, HandOff, HandOffResult, Hold, Refused } from './hand-off.ts';
 import { countPossiblyWritten } from './outcome.ts';
@@ -13,18 +14,22 @@ import type { IngestRecord, StreamTarget } from './records.ts';
 // lock until the verdict is stored or nothing can have been written) and says what became of the
 // records; the caller's protocol says how that sounds (`render`).
 
-export interface AcceptRecordsInput {
+/** What is known of a request before its records are parsed. */
+export interface RecordsRequest {
   /** The principal id: owner of the key and of the receipt. */
   readonly principal: string;
   readonly stream: StreamTarget;
-  readonly records: readonly IngestRecord[];
-  /** Raw data bytes of `records`, as the rate limiter was charged. */
-  readonly bytes: number;
   readonly mode: 'sync' | 'async';
   /** How long the caller waits for DIS (sync). */
   readonly waitMs: number;
   /** Present when the caller sent an Idempotency-Key (validated) and the request's fingerprint. */
   readonly idempotency?: { readonly key: string; readonly fingerprint: string } | undefined;
+}
+
+export interface AcceptRecordsInput extends RecordsRequest {
+  readonly records: readonly IngestRecord[];
+  /** Raw data bytes of `records`, as the rate limiter was charged. */
+  readonly bytes: number;
 }
 
 export type RecordsResult =
@@ -109,7 +114,37 @@ export interface AcceptRecordsDeps {
     | undefined;
 }
 
-export type AcceptRecords = (input: AcceptRecordsInput) => Promise<RecordsResult>;
+/** A request that may go on: its records are parsed and charged next, then accepted or abandoned. */
+export interface RecordsClaim {
+  accept(records: readonly IngestRecord[], bytes: number): Promise<RecordsResult>;
+  /**
+   * The request ends before its records are handed off (refused: malformed, over a limit):
+   * nothing was written, so a retry with the same Idempotency-Key runs again. Best effort.
+   */
+  abandon(): Promise<void>;
+}
+
+export type Begun =
+  | Extract<RecordsResult, { kind: 'replayed' | 'in-progress' | 'mismatch' }>
+  | { readonly kind: 'claimed'; readonly claim: RecordsClaim };
+
+/**
+ * Two steps, so that a stored verdict is replayed before the records are parsed or charged:
+ * `begin` settles the Idempotency-Key (one Redis call with a key, none without), the claim's
+ * `accept` hands the parsed records off.
+ */
+export interface AcceptRecords {
+  begin(request: RecordsRequest): Promise<Begun>;
+}
+
+/** begin, then accept at once: for callers that have the records already. */
+export async function acceptNow(
+  accept: AcceptRecords,
+  input: AcceptRecordsInput,
+): Promise<RecordsResult> {
+  const begun = await accept.begin(input);
+  return begun.kind === 'claimed' ? begun.claim.accept(input.records, input.bytes) : begun;
+}
 
 function notSent(outcome: PutRecordsOutcome): boolean {
   return outcome.verdicts.every((v) => v.status === 'failed' && v.errorCode === 'ERR_DIS_NOT_SENT');
@@ -167,8 +202,13 @@ export function createAcceptRecords(deps: AcceptRecordsDeps): AcceptRecords {
     }
   }
 
-  return async function acceptRecords(input) {
-    const { stream, records } = input;
+  async function accept(
+    request: RecordsRequest,
+    handle: IdempotencyHandle | undefined,
+    records: readonly IngestRecord[],
+    bytes: number,
+  ): Promise<RecordsResult> {
+    const { stream } = request;
     const ids = records.map((r) => r.id);
     // Rendered once per request: the answer stored under the key is the one the caller gets.
     let rendered: StoredAnswer | undefined;
@@ -179,21 +219,7 @@ export function createAcceptRecords(deps: AcceptRecordsDeps): AcceptRecords {
 
     let hold: Hold | undefined;
     let notStored: NotStored | undefined;
-    if (input.idempotency !== undefined) {
-      const begun = await deps.idempotency.begin({
-        principal: input.principal,
-        stream: stream.name,
-        key: input.idempotency.key,
-        fingerprint: input.idempotency.fingerprint,
-        // Held until the verdict is stored, also when it comes from a DIS call that outlives
-        // the caller's wait; after that a retry may run again.
-        lockTtlMs: input.waitMs + deps.lateAnswerMs + 10_000,
-      });
-      if (begun.kind === 'replay') return { kind: 'replayed', answer: begun.answer };
-      if (begun.kind === 'in-progress')
-        return { kind: 'in-progress', retryAfterS: begun.retryAfterS };
-      if (begun.kind === 'mismatch') return { kind: 'mismatch' };
-      const { handle } = begun;
+    if (handle !== undefined) {
       // What the waiting caller must hear: a failure to store after a late answer has no one to tell.
       const store = async (answer: StoredAnswer, written: number, answering: boolean) => {
         const failure = await storeVerdict(handle, answer, written);
@@ -230,12 +256,12 @@ export function createAcceptRecords(deps: AcceptRecordsDeps): AcceptRecords {
 
     const result = await deps.handOff(
       {
-        owner: principalOwner(input.principal),
+        owner: principalOwner(request.principal),
         stream,
         records,
-        bytes: input.bytes,
-        mode: input.mode,
-        waitMs: input.waitMs,
+        bytes,
+        mode: request.mode,
+        waitMs: request.waitMs,
       },
       hold,
     );
@@ -248,6 +274,46 @@ export function createAcceptRecords(deps: AcceptRecordsDeps): AcceptRecords {
       };
     }
     return toRecordsResult(result, hold !== undefined, verdictsAnswer, acceptedAnswer);
+  }
+
+  function claimFor(request: RecordsRequest, handle: IdempotencyHandle | undefined): RecordsClaim {
+    let used = false;
+    const use = (): void => {
+      if (used) throw new InvariantError('a records claim is accepted or abandoned once');
+      used = true;
+    };
+    return {
+      accept: async (records, bytes) => {
+        use();
+        return accept(request, handle, records, bytes);
+      },
+      abandon: async () => {
+        if (used) return;
+        used = true;
+        if (handle !== undefined) await release(handle);
+      },
+    };
+  }
+
+  return {
+    async begin(request) {
+      if (request.idempotency === undefined)
+        return { kind: 'claimed', claim: claimFor(request, undefined) };
+      const begun = await deps.idempotency.begin({
+        principal: request.principal,
+        stream: request.stream.name,
+        key: request.idempotency.key,
+        fingerprint: request.idempotency.fingerprint,
+        // Held until the verdict is stored, also when it comes from a DIS call that outlives
+        // the caller's wait; after that a retry may run again.
+        lockTtlMs: request.waitMs + deps.lateAnswerMs + 10_000,
+      });
+      if (begun.kind === 'replay') return { kind: 'replayed', answer: begun.answer };
+      if (begun.kind === 'in-progress')
+        return { kind: 'in-progress', retryAfterS: begun.retryAfterS };
+      if (begun.kind === 'mismatch') return { kind: 'mismatch' };
+      return { kind: 'claimed', claim: claimFor(request, begun.handle) };
+    },
   };
 }
 

@@ -26,7 +26,7 @@ export function toBuckets(
   const stream = policy.forStream(input.stream);
   const p = `${keyPrefix}:{p:${toKeyPart(input.principal)}}`;
   const s = `${keyPrefix}:{s:${toKeyPart(input.stream)}}`;
-  return [
+  const buckets: Bucket[] = [
     {
       name: 'principal-requests',
       key: `${p}:req`,
@@ -48,6 +48,9 @@ export function toBuckets(
       limit: principal.bytes,
       cost: input.bytes,
     },
+  ];
+  if (input.principalOnly === true) return buckets;
+  buckets.push(
     {
       name: 'stream-records',
       key: `${s}:rec`,
@@ -62,5 +65,6 @@ export function toBuckets(
       limit: stream.bytes,
       cost: input.bytes,
     },
-  ];
+  );
+  return buckets;
 }

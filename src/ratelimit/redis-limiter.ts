@@ -97,6 +97,7 @@ async function checkInTwoSlots(
   buckets: readonly Bucket[],
 ): Promise<Evaluation> {
   const split = buckets.findIndex((bucket) => bucket.scope === 'stream');
+  if (split === -1) return checkGroup(consume, buckets, 0, buckets.length);
   const first = await checkGroup(consume, buckets, 0, split);
   if (!first.allowed) return first;
   const taken = buckets.slice(0, split);

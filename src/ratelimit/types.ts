@@ -11,6 +11,11 @@ export interface RateLimitInput {
   readonly records: number;
   /** Raw (decoded) bytes of the records, as DIS counts them. */
   readonly bytes: number;
+  /**
+   * Charge the principal's buckets only: a request refused before it could reach DIS (malformed,
+   * too large) costs its caller, not the stream's DIS capacity.
+   */
+  readonly principalOnly?: boolean;
 }
 
 export interface PrincipalLimits {
@@ -42,11 +47,24 @@ export interface RateLimitDecision {
   readonly retryAfterMs: number;
   /** `RateLimit-Policy` and `RateLimit` (IETF draft), for every answer. `Retry-After` is the route's. */
   readonly headers: Readonly<Record<string, string>>;
-  readonly source: 'redis' | 'memory';
+  /** `arrival`: refused by the instance's arrival gate, without asking Redis (arrival-gate.ts). */
+  readonly source: 'redis' | 'memory' | 'arrival';
   /** The bucket that denied (the one needing the longest wait when several did). */
   readonly limitedBy?: BucketName;
+  /**
+   * Per scope, whether this decision left the principal's or the stream's buckets closed to every
+   * request (each needs at least one unit of every bucket), for how long (0: open now) and by which
+   * bucket: what the arrival gate learns from. A scope is absent when none of its buckets was
+   * evaluated.
+   */
+  readonly closed?: { readonly principal?: Closure; readonly stream?: Closure };
 }
 
 export interface RateLimiter {
   check(input: RateLimitInput): Promise<RateLimitDecision>;
+}
+
+export interface Closure {
+  readonly forMs: number;
+  readonly bucket: BucketName;
 }

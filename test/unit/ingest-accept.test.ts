@@ -8,7 +8,12 @@ import { AppError } from '../../src/errors/app-error.ts';
 import { createMemoryIdempotencyStore } from '../../src/idempotency/memory-store.ts';
 import type { IdempotencyStore } from '../../src/idempotency/types.ts';
 import { createAcceptDelivery } from '../../src/ingest/accept-delivery.ts';
-import { createAcceptRecords, type RecordsResult } from '../../src/ingest/accept-records.ts';
+import {
+  acceptNow,
+  createAcceptRecords,
+  type AcceptRecordsInput,
+  type RecordsResult,
+} from '../../src/ingest/accept-records.ts';
 import { createHandOff } from '../../src/ingest/hand-off.ts';
 import { createIngest, type PutRequest } from '../../src/ingest/ingest.ts';
 import { createMemoryReplayGuard } from '../../src/webhooks/replay-guard.ts';
@@ -77,7 +82,7 @@ function rig(options: { readonly failCompletes?: readonly Error[] } = {}) {
       return failure === undefined ? store.complete(handle, answer) : Promise.reject(failure);
     },
   };
-  const acceptRecords = createAcceptRecords({
+  const acceptance = createAcceptRecords({
     handOff,
     idempotency,
     render: RECORDS_RENDER,
@@ -95,7 +100,8 @@ function rig(options: { readonly failCompletes?: readonly Error[] } = {}) {
     puts,
     duplicates,
     counted,
-    acceptRecords,
+    acceptRecords: (input: AcceptRecordsInput) => acceptNow(acceptance, input),
+    acceptance,
     acceptDelivery,
     settled: async () => {
       await Promise.all(background);
@@ -143,6 +149,20 @@ describe('accepting records with an Idempotency-Key', () => {
     assert.deepEqual(r.counted, ['written:2']);
     const body = answerOf(first).body as { records: { id?: string }[] };
     assert.equal(body.records[0]?.id, 'one');
+  });
+
+  it('a claim abandoned before its records were handed off frees the key; it is used once', async () => {
+    const r = rig();
+    const begun = await r.acceptance.begin(keyed('k-abandon'));
+    assert.ok(begun.kind === 'claimed', begun.kind);
+    const inProgress = await r.acceptance.begin(keyed('k-abandon'));
+    assert.equal(inProgress.kind, 'in-progress', 'the first claim holds the key');
+    await begun.claim.abandon();
+    await begun.claim.abandon();
+    await assert.rejects(() => begun.claim.accept(twoRecords, 14), /once/);
+    r.answers.push(() => Promise.resolve(outcomeOf([ok(1), ok(2)])));
+    assert.equal((await r.acceptRecords(keyed('k-abandon'))).kind, 'written');
+    assert.equal(r.puts.length, 1, 'nothing was sent for the abandoned claim');
   });
 
   it('when DIS was unavailable, nothing was written and the retry runs again', async () => {

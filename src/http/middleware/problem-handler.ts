@@ -11,7 +11,7 @@ export function sendProblem(res: Response, error: unknown): void {
 }
 
 /** body-parser and http-errors carry `type`/`status`; turn the ones a caller can cause into codes. */
-function fromFrameworkError(error: unknown): unknown {
+export function fromFrameworkError(error: unknown): unknown {
   if (error instanceof AppError || typeof error !== 'object' || error === null) return error;
   const type = 'type' in error ? error.type : undefined;
   if (type === 'entity.too.large') {

@@ -4,21 +4,29 @@ import type { TokenVerifier } from '../../auth/jwt-verifier.ts';
 import { authorizeStream } from '../../auth/principal.ts';
 import { STREAM_NAME } from '../../dis/wire.ts';
 import { AppError } from '../../errors/app-error.ts';
-import type { StoredAnswer } from '../../idempotency/types.ts';
-import type { AcceptRecords } from '../../ingest/accept-records.ts';
+import type { AcceptRecords, RecordsClaim, RecordsResult } from '../../ingest/accept-records.ts';
 import type { IngestRecord } from '../../ingest/records.ts';
 import type { JsonPointer } from '../../json/pointer.ts';
 import type { RateLimiter } from '../../ratelimit/types.ts';
 import { authenticate, principalOf } from '../middleware/authenticate.ts';
-import { idempotencyKey } from '../middleware/idempotency.ts';
-import { rateLimit } from '../middleware/rate-limit.ts';
+import { idempotencyFingerprint, idempotencyKey } from '../middleware/idempotency.ts';
+import {
+  arrivalGate,
+  chargeRefused,
+  rateLimit,
+  type ArrivalRefusals,
+} from '../middleware/rate-limit.ts';
 import { parseJsonRecords, parseNdjsonRecords } from '../parse/records-body.ts';
 import { parsePrefer } from '../prefer.ts';
 import { recordsAnswer } from '../records-answers.ts';
 import { createRouter, methodNotAllowed } from '../router.ts';
 
-// POST /v1/streams/{stream}/records: authenticate → authorize → parse → rate limit → Prefer →
-// Idempotency-Key → accept (ingest) → the answer for what became of the records.
+// POST /v1/streams/{stream}/records: authenticate → authorize → media type, Prefer and
+// Idempotency-Key headers → arrival gate (a caller known to be over its limit: 429 before the body
+// is read) → body → Idempotency-Key settled (a stored verdict is replayed before any parse or
+// charge) → parse → rate limit (request, records, bytes: one Redis call) → accept (ingest) → the
+// answer for what became of the records. A request refused after its body was read is charged
+// one request and its bytes; one that ends before its records are handed off frees its key.
 
 export interface RecordsStream {
   readonly name: string;
@@ -31,7 +39,9 @@ export interface RecordsStream {
 export interface RecordsRouteOptions {
   readonly streams: ReadonlyMap<string, RecordsStream>;
   readonly verifier: TokenVerifier;
+  /** Charges a request; its decisions teach `arrival`. */
   readonly rateLimiter: RateLimiter;
+  readonly arrival: ArrivalRefusals;
   /** `Prefer: respond-async` is honoured where ingest has a spool; else answers are sync. */
   readonly acceptRecords: AcceptRecords;
   readonly limits: {
@@ -53,6 +63,10 @@ declare module 'express-serve-static-core' {
     recordBytes?: number;
     /** From `Prefer`: how long the caller waits for DIS, and whether it asked for a receipt. */
     preferences?: { readonly waitMs: number; readonly respondAsync: boolean };
+    /** From the body's read on, a refusal is charged (chargeRefused); not an Idempotency-Key's answer. */
+    chargeOnRefusal?: boolean;
+    /** The request's claim on its Idempotency-Key (or none): accepted or abandoned once. */
+    claim?: RecordsClaim;
     /** Record counts for the access log. */
     recordCounts?: { received: number; failed: number };
   }
@@ -88,10 +102,13 @@ function streamOf(res: Response): RecordsStream {
   return stream;
 }
 
-function send(res: Response, answer: StoredAnswer): void {
-  res.status(answer.status);
-  for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
-  res.type('application/json').send(answer.body);
+function answer(res: Response, result: RecordsResult): void {
+  if (result.kind === 'replayed') res.setHeader('Idempotent-Replayed', 'true');
+  const stored = recordsAnswer(result);
+  if (stored instanceof AppError) throw stored;
+  res.status(stored.status);
+  for (const [name, value] of Object.entries(stored.headers)) res.setHeader(name, value);
+  res.type('application/json').send(stored.body);
 }
 
 export function recordsRoute(options: RecordsRouteOptions): Router {
@@ -104,6 +121,11 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
     if (!STREAM_NAME.test(streamParam(req))) throw new AppError('ERR_STREAM_NOT_FOUND');
     next();
   });
+
+  const who = (res: Response) => ({ principal: principalOf(res).id, stream: streamOf(res).name });
+  const gate = arrivalGate(options.arrival, who);
+  const preferencesOf = (res: Response) =>
+    res.locals.preferences ?? { waitMs: options.wait.defaultMs, respondAsync: false };
 
   router.post(
     PATH,
@@ -125,7 +147,44 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
       res.locals.mediaKind = kind;
       next();
     },
+    function readPreferences(req: Request, res: Response, next: NextFunction) {
+      const prefer = parsePrefer(req.headersDistinct.prefer);
+      const waitMs = Math.min(
+        prefer.waitS === undefined ? options.wait.defaultMs : prefer.waitS * 1000,
+        options.wait.maxMs,
+      );
+      if (prefer.waitS !== undefined)
+        res.setHeader('Preference-Applied', `wait=${Math.floor(waitMs / 1000)}`);
+      res.locals.preferences = { waitMs, respondAsync: prefer.respondAsync };
+      next();
+    },
+    idempotencyKey(),
+    // A keyed request may have a verdict to replay: the gate asks only once the key is settled.
+    function gateUnkeyed(req: Request, res: Response, next: NextFunction) {
+      res.locals.chargeOnRefusal = true;
+      if (res.locals.idempotencyKey === undefined) gate(req, res, next);
+      else next();
+    },
     readBody,
+    idempotencyFingerprint(),
+    async function settleIdempotencyKey(_req: Request, res: Response, next: NextFunction) {
+      const begun = await options.acceptRecords.begin({
+        principal: principalOf(res).id,
+        stream: streamOf(res),
+        mode: preferencesOf(res).respondAsync ? 'async' : 'sync',
+        waitMs: preferencesOf(res).waitMs,
+        idempotency: res.locals.idempotency,
+      });
+      if (begun.kind !== 'claimed') {
+        // Replays, conflicts and mismatches are the key's answers, charged to no bucket.
+        res.locals.chargeOnRefusal = false;
+        answer(res, begun);
+        return;
+      }
+      res.locals.claim = begun.claim;
+      if (res.locals.idempotency === undefined) next();
+      else gate(_req, res, next);
+    },
     function parseRecords(req: Request, res: Response, next: NextFunction) {
       const stream = streamOf(res);
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -146,50 +205,29 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
       res.locals.recordCounts = { received: records.length, failed: 0 };
       next();
     },
-    rateLimit(options.rateLimiter, (res) => {
-      const records = res.locals.records ?? [];
-      return {
-        principal: principalOf(res).id,
-        stream: streamOf(res).name,
-        records: records.length,
-        bytes: res.locals.recordBytes ?? 0,
-      };
-    }),
-    function readPreferences(req: Request, res: Response, next: NextFunction) {
-      const prefer = parsePrefer(req.headersDistinct.prefer);
-      const waitMs = Math.min(
-        prefer.waitS === undefined ? options.wait.defaultMs : prefer.waitS * 1000,
-        options.wait.maxMs,
-      );
-      if (prefer.waitS !== undefined)
-        res.setHeader('Preference-Applied', `wait=${Math.floor(waitMs / 1000)}`);
-      res.locals.preferences = { waitMs, respondAsync: prefer.respondAsync };
-      next();
-    },
-    idempotencyKey(),
+    rateLimit(options.rateLimiter, (res) => ({
+      ...who(res),
+      records: res.locals.records?.length ?? 0,
+      bytes: res.locals.recordBytes ?? 0,
+    })),
     async function acceptRecords(_req: Request, res: Response) {
-      const stream = streamOf(res);
+      const { claim } = res.locals;
+      if (claim === undefined)
+        throw new InvariantError('settleIdempotencyKey() did not run before this handler');
       const records = res.locals.records ?? [];
-      const { waitMs, respondAsync } = res.locals.preferences ?? {
-        waitMs: options.wait.defaultMs,
-        respondAsync: false,
-      };
-
-      const result = await options.acceptRecords({
-        principal: principalOf(res).id,
-        stream,
-        records,
-        bytes: res.locals.recordBytes ?? 0,
-        mode: respondAsync ? 'async' : 'sync',
-        waitMs,
-        idempotency: res.locals.idempotency,
-      });
-      if (result.kind === 'replayed') res.setHeader('Idempotent-Replayed', 'true');
+      const result = await claim.accept(records, res.locals.recordBytes ?? 0);
       if ('failedCount' in result)
         res.locals.recordCounts = { received: records.length, failed: result.failedCount };
-      const answer = recordsAnswer(result);
-      if (answer instanceof AppError) throw answer;
-      send(res, answer);
+      answer(res, result);
+    },
+    chargeRefused(
+      options.rateLimiter,
+      (res) => (res.locals.chargeOnRefusal === true ? who(res) : undefined),
+      options.limits.bodyLimitBytes,
+    ),
+    async function abandonClaim(error: unknown, _req: Request, res: Response, next: NextFunction) {
+      await res.locals.claim?.abandon();
+      next(error);
     },
   );
 
