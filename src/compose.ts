@@ -325,6 +325,15 @@ function countAuthFailures(verifier: TokenVerifier, metrics: Metrics): TokenVeri
   };
 }
 
+/** Whether the client has been ready at least once since it was created. */
+function reachedOnce(redis: RedisClient): () => boolean {
+  let reached = redis.status === 'ready';
+  redis.once('ready', () => {
+    reached = true;
+  });
+  return () => (reached ||= redis.status === 'ready');
+}
+
 function countDecisions(limiter: RateLimiter, metrics: Metrics): RateLimiter {
   return {
     check: async (input) => {
@@ -591,6 +600,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     health: {
       redis: redis === undefined ? undefined : () => (redis.status === 'ready' ? 'up' : 'down'),
       redisRequired: config.redis.mode !== 'memory' && config.redis.onError === 'fail-closed',
+      redisReached: redis === undefined ? undefined : reachedOnce(redis),
       disBreaker: () => dis.client.breakerState(),
     },
     records: {

@@ -157,7 +157,7 @@ describe('health, readiness, metrics and access logs', () => {
     assert.match(text, /route="unmatched"/);
   });
 
-  it('is not ready while the DIS breaker is open, nor while Redis is down under fail-closed', async () => {
+  it('stays ready while the DIS breaker is open and answers 503 with Retry-After; async webhooks are still spooled', async () => {
     gw.emulator.faults.failNext({
       count: 2,
       operation: 'PutRecords',
@@ -166,18 +166,35 @@ describe('health, readiness, metrics and access logs', () => {
       code: 'APIGW.0301',
     });
     const token = gw.token({ scopes: ['dis:write:clicks'] });
-    for (let i = 0; i < 2; i++) {
-      await gw.http
+    const post = () =>
+      gw.http
         .post('/v1/streams/clicks/records')
         .set('Authorization', `Bearer ${token}`)
         .set('Content-Type', 'application/json')
         .send('{"records":[{"data":1}]}');
-    }
+    for (let i = 0; i < 2; i++) await post();
     const open = await gw.http.get('/readyz');
-    assert.equal(open.status, 503);
-    assert.equal((open.body as { checks: { dis_breaker: string } }).checks.dis_breaker, 'open');
+    assert.equal(open.status, 200, 'every instance shares DIS: none leaves the load balancer');
+    assert.deepEqual(open.body, {
+      status: 'ready',
+      checks: { draining: false, redis: 'up', dis_breaker: 'open' },
+    });
     assert.match((await gw.http.get('/metrics')).text, /gateway_dis_breaker_state 2/);
+    const refused = await post();
+    assert.equal(refused.status, 503, refused.text);
+    assert.match(refused.headers['content-type'] ?? '', /application\/problem\+json/);
+    assert.match(refused.headers['retry-after'] ?? '', /^[1-9]\d*$/);
+    const body = Buffer.from('{"action":"opened"}');
+    const delivery = await gw.postRaw('/v1/webhooks/gh', body, {
+      'Content-Type': 'application/json',
+      'X-GitHub-Delivery': 'ops-breaker-1',
+      'X-GitHub-Event': 'issues',
+      'X-Hub-Signature-256': signGithub({ secret: 'ops-secret', body }),
+    });
+    assert.equal(delivery.status, 202, delivery.text);
+  });
 
+  it('is not ready while Redis is down under fail-closed', async () => {
     await redis.stop();
     const down = await gw.http.get('/readyz');
     assert.equal((down.body as { checks: { redis: string } }).checks.redis, 'down');
@@ -185,3 +202,37 @@ describe('health, readiness, metrics and access logs', () => {
     await redis.start();
   });
 });
+
+describe('readiness under redis.on_error: fail-open', () => {
+  it('is not ready while Redis has never been reached (a wrong REDIS_URL), and ready through an outage after', async () => {
+    // A Redis that is not running yet: the gateway starts anyway (after its startup wait).
+    const redis = await startRedis();
+    await redis.stop();
+    const gw = await startGateway({
+      redisUrl: redis.url,
+      streams: [{ name: 'clicks', partitions: 1 }],
+    });
+    try {
+      const unreached = await gw.http.get('/readyz');
+      assert.equal(unreached.status, 503, 'a rollout with a wrong REDIS_URL does not look healthy');
+      assert.equal((unreached.body as { checks: { redis: string } }).checks.redis, 'down');
+      await redis.start();
+      await waitFor(async () => (await gw.http.get('/readyz')).status === 200);
+      await redis.stop();
+      const outage = await gw.http.get('/readyz');
+      assert.equal((outage.body as { checks: { redis: string } }).checks.redis, 'down');
+      assert.equal(outage.status, 200, 'fail-open serves through an outage: it stays ready');
+    } finally {
+      await gw.close();
+      await redis.stop();
+    }
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

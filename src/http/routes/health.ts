@@ -9,6 +9,11 @@ export interface HealthOptions {
   readonly redis?: (() => 'up' | 'down') | undefined;
   /** Under fail-closed a Redis outage turns every request into a 503, so readiness follows it. */
   readonly redisRequired: boolean;
+  /**
+   * Whether Redis has been reached since the process started: one that never was (a wrong
+   * REDIS_URL in a rollout) keeps the instance unready under fail-open too.
+   */
+  readonly redisReached?: (() => boolean) | undefined;
   /** The DIS client's circuit breaker. */
   readonly disBreaker: () => ReadinessAnswer['checks']['dis_breaker'];
   readonly registry: Registry;
@@ -16,8 +21,11 @@ export interface HealthOptions {
 
 export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
-// /healthz: the process answers. /readyz: this instance should get traffic (503 while draining, while
-// Redis is down under fail-closed, while the DIS breaker is open). No auth, no rate limit.
+// /healthz: the process answers. /readyz: this instance should get traffic: 503 while draining, while
+// Redis is down under fail-closed, and until Redis has been reached once. An open DIS breaker does
+// not make an instance unready: every instance shares the same DIS, so all would leave the load
+// balancer at once and callers would get its bare 503; ready, they get the gateway's 503 with
+// Retry-After, and async requests keep being spooled. No auth, no rate limit.
 export function healthRoutes(options: HealthOptions): Router {
   const router = createRouter();
 
@@ -31,7 +39,9 @@ export function healthRoutes(options: HealthOptions): Router {
     const draining = options.draining();
     const redis = options.redis?.() ?? 'not_configured';
     const dis = options.disBreaker();
-    const ready = !draining && !(options.redisRequired && redis === 'down') && dis !== 'open';
+    const redisOk =
+      redis !== 'down' || (!options.redisRequired && (options.redisReached?.() ?? true));
+    const ready = !draining && redisOk;
     const body: ReadinessAnswer = {
       status: ready ? 'ready' : 'not_ready',
       checks: { draining, redis, dis_breaker: dis },
