@@ -41,6 +41,7 @@ import { createRateLimitPolicy } from './ratelimit/policy.ts';
 import { createRedisRateLimiter } from './ratelimit/redis-limiter.ts';
 import type { RateLimitPolicy, RateLimiter } from './ratelimit/types.ts';
 import { createArrivalGate } from './ratelimit/arrival-gate.ts';
+import { createDisFailureLog, type DisFailureLog } from './observability/dis-failures.ts';
 import { closeRedis, createRedis, whenReady, type RedisClient } from './redis/connect.ts';
 import { checkRedisPersistence } from './redis/persistence-check.ts';
 import { createReplicaAcks, type ReplicaAcks } from './redis/replication.ts';
@@ -211,11 +212,13 @@ function recordsStreams(
   );
 }
 
-function disEvents(metrics: Metrics): DisClientEvents {
+/** Metrics for every DIS exchange; a log line for each kind of failure and each breaker change. */
+function disEvents(metrics: Metrics, log: DisFailureLog): DisClientEvents {
   return {
     request: (e) => {
       metrics.disRequests.inc({ operation: e.operation, status: String(e.status) });
       metrics.disDuration.observe({ operation: e.operation }, e.durationMs / 1000);
+      if (e.status === 'error' || e.status >= 300) log.failure(e);
     },
     retry: (e) => {
       metrics.disRetries.inc({ kind: e.kind }, e.kind === 'records' ? e.records : 1);
@@ -225,6 +228,7 @@ function disEvents(metrics: Metrics): DisClientEvents {
     },
     breakerState: (state) => {
       metrics.disBreakerState.set(breakerValue(state));
+      log.breaker(state);
     },
   };
 }
@@ -258,7 +262,7 @@ async function composeDis(
       projectId: emulator.projectId,
       auth: { type: 'aksk', credentials },
       now: edges.now,
-      events: disEvents(metrics),
+      events: disEvents(metrics, createDisFailureLog(edges.logger, edges.now)),
     });
     return {
       client,
@@ -299,7 +303,7 @@ async function composeDis(
       bodyMs: dis.requestTimeoutMs,
     },
     breaker: dis.breaker,
-    events: disEvents(metrics),
+    events: disEvents(metrics, createDisFailureLog(edges.logger, edges.now)),
   });
   return {
     client,

@@ -26,6 +26,12 @@ export interface DisRequestEvents {
     readonly operation: string;
     readonly status: number | 'error';
     readonly errorCode?: string | undefined;
+    /** DIS's own error code (`DIS.4301`, `APIGW.0301`), when it sent one. */
+    readonly disCode?: string | undefined;
+    /** DIS's `X-Request-Id` of a failed exchange. */
+    readonly disRequestId?: string | undefined;
+    /** The failure is DIS refusing the gateway's credentials (what trips the breaker). */
+    readonly authFailure?: boolean | undefined;
     readonly durationMs: number;
   }) => void;
   readonly breakerState?: (state: BreakerState) => void;
@@ -148,6 +154,9 @@ export function createDisConnection(options: DisConnectionOptions): DisConnectio
           operation: request.operation,
           status: error instanceof DisHttpError ? error.status : 'error',
           errorCode: errorCodeOf(error),
+          disCode: error instanceof DisHttpError ? error.disCode : undefined,
+          disRequestId: error instanceof DisHttpError ? error.requestId : undefined,
+          authFailure: isAuthFailure(error),
           durationMs: now() - started,
         });
         if (isAuthFailure(error)) {

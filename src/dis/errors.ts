@@ -41,6 +41,8 @@ export interface DisHttpErrorDetails {
   readonly disMessage?: string | undefined;
   /** From a `Retry-After` header, in milliseconds. */
   readonly retryAfterMs?: number | undefined;
+  /** The API gateway's `X-Request-Id`: what Huawei support asks for. */
+  readonly requestId?: string | undefined;
 }
 
 export class DisHttpError extends DisError {
@@ -48,6 +50,7 @@ export class DisHttpError extends DisError {
   readonly disCode: string | undefined;
   readonly disMessage: string | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly requestId: string | undefined;
 
   constructor(details: DisHttpErrorDetails, options: DisErrorOptions = {}) {
     super(
@@ -62,6 +65,7 @@ export class DisHttpError extends DisError {
     this.disCode = details.disCode;
     this.disMessage = details.disMessage;
     this.retryAfterMs = details.retryAfterMs;
+    this.requestId = details.requestId;
   }
 }
 

@@ -186,10 +186,15 @@ export function createTransport(options: TransportOptions): Transport {
         disCode: body.code,
         disMessage: body.message,
         retryAfterMs: parseRetryAfter(response.headers['retry-after'], options.now()),
+        requestId: headerValue(response.headers['x-request-id']),
       });
     },
     close: async () => {
       if (owned) await dispatcher.close();
     },
   };
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/observability/logger.ts';
+import { DEV_CREDENTIALS } from '../../src/emulator/emulator.ts';
 import { signGithub } from '../../src/webhooks/sign.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
@@ -184,6 +185,28 @@ describe('health, readiness, metrics and access logs', () => {
     assert.equal(refused.status, 503, refused.text);
     assert.match(refused.headers['content-type'] ?? '', /application\/problem\+json/);
     assert.match(refused.headers['retry-after'] ?? '', /^[1-9]\d*$/);
+
+    // The logs say so: what DIS answered (with its request id), the breaker, the 503 at error.
+    const lines = logs.lines();
+    const credentials = lines.find((l) => l.dis_failure === 'credentials');
+    assert.ok(credentials !== undefined, 'a line for the refused credentials');
+    assert.equal(credentials.level, 'error');
+    assert.equal(credentials.dis_status, 401);
+    assert.equal(credentials.dis_code, 'APIGW.0301');
+    assert.equal(credentials.operation, 'PutRecords');
+    assert.equal(typeof credentials.dis_request_id, 'string');
+    assert.equal(
+      lines.filter((l) => l.dis_failure === 'credentials').length,
+      1,
+      'a repeated failure is one line per interval',
+    );
+    const opened = lines.find((l) => l.breaker === 'open');
+    assert.equal(opened?.level, 'error');
+    const access = lines.find((l) => l.msg === 'request' && l.status === 503);
+    assert.equal(access?.level, 'error', 'a 5xx access line is an error');
+    for (const secret of [DEV_CREDENTIALS[0]?.ak, DEV_CREDENTIALS[0]?.sk]) {
+      assert.ok(secret !== undefined && !logs.text().includes(secret), 'no credential in the logs');
+    }
     const body = Buffer.from('{"action":"opened"}');
     const delivery = await gw.postRaw('/v1/webhooks/gh', body, {
       'Content-Type': 'application/json',

@@ -26,7 +26,8 @@ function routeOf(req: Request, res: Response): string {
 
 /**
  * One line per request when it finishes, and the HTTP metrics. Only the path is logged, never the
- * query string or headers (tokens, signatures, cookies); health and metrics scrapes log at debug.
+ * query string or headers (tokens, signatures, cookies); health and metrics scrapes log at debug,
+ * other 5xx answers at error, the rest at info.
  */
 export function accessLog(
   logger: Logger,
@@ -55,7 +56,10 @@ export function accessLog(
         records_failed: res.locals.recordCounts?.failed,
         remote: req.ip,
       };
+      // A 5xx is the gateway's or a dependency's failure: an error line, so it pages; a 4xx is the
+      // caller's, so it is information. Probes stay at debug (a 503 from /readyz is its answer).
       if (HEALTH_PATHS.has(req.path)) logger.debug(line, 'request');
+      else if (res.statusCode >= 500) logger.error(line, 'request');
       else logger.info(line, 'request');
     });
     next();
