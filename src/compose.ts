@@ -657,8 +657,12 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     receipts: { verifier: auth.verifier, findReceipt: createFindReceipt(stores.spool) },
     trustProxy: config.server.trustProxy,
     ...(edges.draining === undefined ? {} : { draining: edges.draining }),
-    onUnexpectedError: (error) => {
-      edges.logger.warn({ err: error }, 'unexpected error while handling a request');
+    onUnexpectedError: (error, req) => {
+      const locals = req.res?.locals;
+      edges.logger.error(
+        { err: error, req_id: locals?.requestId, trace_id: locals?.trace?.traceId },
+        'unexpected error while handling a request',
+      );
     },
   });
 

@@ -6,6 +6,7 @@ import {
   type DisConnection,
   type DisConnectionOptions,
   type DisRequestEvents,
+  type TraceHeaders,
 } from './connection.ts';
 import { DisError, toRequestFailure } from './errors.ts';
 import { parsePutRecordsResult } from './responses.ts';
@@ -68,6 +69,8 @@ export interface PutRecordsInput {
    * may return up to that long after the deadline.
    */
   readonly deadline: number;
+  /** W3C trace headers of this call's span, sent with every attempt (not signed). */
+  readonly trace?: TraceHeaders | undefined;
 }
 
 export interface PutRecordsOutcome {
@@ -97,6 +100,7 @@ async function sendAttempt(
       operation: 'PutRecords',
       method: 'POST',
       path: '/records',
+      trace: input.trace,
       body: JSON.stringify({
         stream_name: input.streamName,
         ...(input.streamId === undefined ? {} : { stream_id: input.streamId }),

@@ -37,7 +37,15 @@ export interface DisRequestEvents {
   readonly breakerState?: (state: BreakerState) => void;
 }
 
+/** W3C Trace Context headers of a DIS call's span (observability/trace-context.ts makes them). */
+export interface TraceHeaders {
+  readonly traceparent: string;
+  readonly tracestate?: string | undefined;
+}
+
 export interface DisConnectionOptions {
+  /** Sent on every DIS request (default `dis-gateway`): how DIS's logs and support tell us apart. */
+  readonly userAgent?: string | undefined;
   /** e.g. `https://dis.cn-north-4.myhuaweicloud.com` */
   readonly endpoint: string;
   readonly projectId: string;
@@ -57,6 +65,7 @@ export interface DisExchange {
   readonly path: string;
   readonly query?: readonly (readonly [string, string | number | undefined])[];
   readonly body?: string;
+  readonly trace?: TraceHeaders | undefined;
 }
 
 export interface DisConnection {
@@ -82,6 +91,7 @@ export function createDisConnection(options: DisConnectionOptions): DisConnectio
   const projectPath = `${basePath}/v2/${percentEncode(options.projectId)}`;
   const now = options.now ?? Date.now;
   const events = options.events ?? {};
+  const userAgent = options.userAgent ?? 'dis-gateway';
   const transport = createTransport({
     origin: endpoint.origin,
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
@@ -135,7 +145,8 @@ export function createDisConnection(options: DisConnectionOptions): DisConnectio
         const response = await transport.send({
           method: request.method,
           path,
-          headers: auth.headers,
+          // Not signed: a proxy that rewrites them must not break the signature.
+          headers: withUnsignedHeaders(auth.headers, userAgent, request.trace),
           body: request.body,
         });
         breaker.recordSuccess();
@@ -191,4 +202,17 @@ export function createDisConnection(options: DisConnectionOptions): DisConnectio
     breakerState: () => breaker.state(),
     close: () => transport.close(),
   };
+}
+
+function withUnsignedHeaders(
+  signed: Record<string, string>,
+  userAgent: string,
+  trace: TraceHeaders | undefined,
+): Record<string, string> {
+  const headers: Record<string, string> = { ...signed, 'User-Agent': userAgent };
+  if (trace !== undefined) {
+    headers.traceparent = trace.traceparent;
+    if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
+  }
+  return headers;
 }

@@ -9,6 +9,7 @@ import {
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { accessLog } from './middleware/access-log.ts';
+import { traceContext } from './middleware/trace-context.ts';
 import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { healthRoutes, type HealthOptions } from './routes/health.ts';
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('strict routing', true);
 
   app.use(requestId());
+  app.use(traceContext());
   app.use(accessLog(deps.logger, deps.metrics));
   app.use(function oneHost(req, _res, next) {
     // RFC 9112 §3.2: a request with more than one Host field is invalid (which one would a proxy

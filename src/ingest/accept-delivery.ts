@@ -1,3 +1,4 @@
+import type { TraceContext } from '../observability/trace-context.ts';
 import { ReplayGuardUnavailable, type ReplayGuard } from '../webhooks/replay-guard.ts';
 import type { Ending, HandOff, Hold, Refused } from './hand-off.ts';
 import { webhookOwner } from './receipts.ts';
@@ -17,6 +18,8 @@ export interface AcceptDeliveryInput {
   readonly waitMs: number;
   /** When the replay guard cannot answer: refuse (503) or accept without it (a redelivery may then be written twice). */
   readonly replayOnRedisDown: 'reject' | 'forward';
+  /** The request's span (W3C Trace Context), for a sync DIS call. */
+  readonly trace?: TraceContext | undefined;
 }
 
 export type DeliveryResult =
@@ -108,6 +111,7 @@ export function createAcceptDelivery(deps: AcceptDeliveryDeps): AcceptDelivery {
         bytes: input.record.data.length,
         mode: input.mode,
         waitMs: input.waitMs,
+        trace: input.trace,
       },
       hold,
     );

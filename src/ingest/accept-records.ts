@@ -4,6 +4,7 @@ import type { RecordVerdict } from '../dis/verdicts.ts';
 import { AppError } from '../errors/app-error.ts';
 import { InvariantError } from '../errors/coded-error.ts';
 import type { IdempotencyHandle, IdempotencyStore, StoredAnswer } from '../idempotency/types.ts';
+import type { TraceContext } from '../observability/trace-context.ts';
 import type { Ending, HandOff, HandOffResult, Hold, Refused } from './hand-off.ts';
 import { countPossiblyWritten } from './outcome.ts';
 import { principalOwner } from './receipts.ts';
@@ -24,6 +25,8 @@ export interface RecordsRequest {
   readonly waitMs: number;
   /** Present when the caller sent an Idempotency-Key (validated) and the request's fingerprint. */
   readonly idempotency?: { readonly key: string; readonly fingerprint: string } | undefined;
+  /** The request's span (W3C Trace Context), for the DIS call. */
+  readonly trace?: TraceContext | undefined;
 }
 
 export interface AcceptRecordsInput extends RecordsRequest {
@@ -262,6 +265,7 @@ export function createAcceptRecords(deps: AcceptRecordsDeps): AcceptRecords {
         bytes,
         mode: request.mode,
         waitMs: request.waitMs,
+        trace: request.trace,
       },
       hold,
     );

@@ -39,6 +39,7 @@ interface Waiter {
   readonly entries: readonly PutRecordsRequestEntry[];
   readonly bytes: number;
   readonly deadline: number;
+  readonly trace: PutRequest['trace'];
   /** When it was queued (monotonicNow), for the linger. */
   readonly queuedAt: number;
   readonly resolve: (outcome: PutRecordsOutcome) => void;
@@ -128,9 +129,12 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const send = async (queue: StreamQueue, batch: readonly Waiter[]): Promise<void> => {
     const entries: PutRecordsRequestEntry[] = [];
     let deadline = Number.POSITIVE_INFINITY;
+    // One call has one parent span: the first request of the batch that carries a trace.
+    let trace: PutRequest['trace'];
     for (const waiter of batch) {
       for (const entry of waiter.entries) entries.push(entry);
       deadline = Math.min(deadline, waiter.deadline);
+      trace ??= waiter.trace;
     }
     queue.inFlight += 1;
     try {
@@ -139,6 +143,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
         streamId: queue.streamId,
         records: entries,
         deadline,
+        trace,
       });
       let offset = 0;
       for (const waiter of batch) {
@@ -214,6 +219,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
           entries: request.entries,
           bytes,
           deadline: request.deadline,
+          trace: request.trace,
           queuedAt: options.monotonicNow(),
           resolve,
           reject,

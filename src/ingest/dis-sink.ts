@@ -10,6 +10,7 @@ export function createDisSink(client: DisClient): RecordSink {
         streamId: request.target.streamId,
         records: request.entries,
         deadline: request.deadline,
+        trace: request.trace,
       }),
   };
 }

@@ -1,4 +1,5 @@
 import type { PutRecordsOutcome } from '../dis/client.ts';
+import type { TraceContext } from '../observability/trace-context.ts';
 import { DisCircuitOpenError } from '../dis/errors.ts';
 import { SpoolAppendError, type Spool } from '../spool/spool.ts';
 import { BatcherOverloadedError } from './batcher.ts';
@@ -61,6 +62,8 @@ export interface HandOffRequest {
   /** async: the spool when there is one (else sync); sync: DIS within `waitMs`. */
   readonly mode: 'sync' | 'async';
   readonly waitMs: number;
+  /** The request's span, for the DIS call it makes (sync; the forwarder's calls start their own). */
+  readonly trace?: TraceContext | undefined;
 }
 
 /** What happened to records, for metrics and logs. */
@@ -217,7 +220,7 @@ export function createHandOff(deps: HandOffDeps): HandOff {
     let timely;
     try {
       timely = await waitUntil(
-        deps.ingest.ingest(stream, request.records, request.bytes, deadline),
+        deps.ingest.ingest(stream, request.records, request.bytes, deadline, request.trace),
         deadline,
         deps.now,
       );

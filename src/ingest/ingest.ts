@@ -1,4 +1,6 @@
 import type { PutRecordsOutcome } from '../dis/client.ts';
+import type { TraceHeaders } from '../dis/connection.ts';
+import { childTraceHeaders, type TraceContext } from '../observability/trace-context.ts';
 import type { PutRecordsRequestEntry } from '../dis/wire.ts';
 import { toDisEntry, type IngestRecord, type StreamTarget } from './records.ts';
 
@@ -12,6 +14,8 @@ export interface PutRequest {
   readonly bytes: number;
   /** Absolute time (ms) after which nothing more is tried. */
   readonly deadline: number;
+  /** The DIS call's span, a child of the request's (a batch carries its first request's). */
+  readonly trace?: TraceHeaders | undefined;
 }
 
 /** Where entries go: the batcher (createBatcher) or straight to the DIS client (createDisSink). */
@@ -31,17 +35,19 @@ export interface Ingest {
     records: readonly IngestRecord[],
     bytes: number,
     deadline: number,
+    trace?: TraceContext,
   ) => Promise<PutRecordsOutcome>;
 }
 
 export function createIngest(options: IngestOptions): Ingest {
   return {
-    ingest: (target, records, bytes, deadline) =>
+    ingest: (target, records, bytes, deadline, trace) =>
       options.sink.put({
         target,
         entries: records.map((record) => toDisEntry(record, options.randomKey)),
         bytes,
         deadline,
+        trace: trace === undefined ? undefined : childTraceHeaders(trace),
       }),
   };
 }

@@ -44,6 +44,8 @@ export function accessLog(
       metrics.httpDuration.observe(labels, seconds);
       const line = {
         req_id: res.locals.requestId,
+        trace_id: res.locals.trace?.traceId,
+        span_id: res.locals.trace?.spanId,
         method: req.method,
         path: req.path,
         route,

@@ -174,6 +174,7 @@ export function recordsRoute(options: RecordsRouteOptions): Router {
         mode: preferencesOf(res).respondAsync ? 'async' : 'sync',
         waitMs: preferencesOf(res).waitMs,
         idempotency: res.locals.idempotency,
+        trace: res.locals.trace,
       });
       if (begun.kind !== 'claimed') {
         // Replays, conflicts and mismatches are the key's answers, charged to no bucket.

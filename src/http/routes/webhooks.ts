@@ -188,6 +188,7 @@ export function webhooksRoute(options: WebhooksRouteOptions): Router {
       mode: source.config.mode,
       waitMs: options.syncWaitMs,
       replayOnRedisDown: source.config.replayOnRedisDown,
+      trace: res.locals.trace,
     });
     const answer = deliveryAnswer(result, deliveryId);
     if (answer instanceof AppError) throw answer;
