@@ -244,12 +244,30 @@ function pathParameter(name: string, schema: z.ZodType): OpenApiParameter {
   return { name, in: 'path', required: true, schema: jsonSchemaOf(schema) };
 }
 
+/** W3C Trace Context, read on every route that reaches DIS (README "Trace context"). */
+const TRACE_PARAMETERS: readonly OpenApiParameter[] = [
+  {
+    name: 'traceparent',
+    in: 'header',
+    schema: { type: 'string', pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}' },
+    description:
+      'W3C Trace Context: a valid one is continued (access log, DIS call); anything else starts a new trace.',
+  },
+  {
+    name: 'tracestate',
+    in: 'header',
+    schema: { type: 'string', maxLength: 512 },
+    description: 'Passed on with the trace when every member is well-formed.',
+  },
+];
+
 const recordsOperation: OpenApiOperation = {
   operationId: 'writeRecords',
   summary: 'Write records to a stream',
   parameters: [
     pathParameter('stream', streamNameSchema),
     { name: 'Idempotency-Key', in: 'header', schema: jsonSchemaOf(idempotencyKeySchema) },
+    ...TRACE_PARAMETERS,
     {
       name: 'Prefer',
       in: 'header',
@@ -314,6 +332,7 @@ const webhooksOperation: OpenApiOperation = {
   security: [],
   parameters: [
     pathParameter('source', streamNameSchema),
+    ...TRACE_PARAMETERS,
     webhookHeader('webhook-id', 'Profile `standard-webhooks`: the delivery id.'),
     webhookHeader('webhook-timestamp', 'Profile `standard-webhooks`: Unix seconds when signed.'),
     webhookHeader(
