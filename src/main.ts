@@ -100,7 +100,12 @@ async function runGateway(): Promise<void> {
     await gateway.close();
     process.exit(1);
   }
-  const server = createGatewayServer(gateway.app, config.server);
+  const server = createGatewayServer(gateway.app, config.server, {
+    logger,
+    countClientError: (code) => {
+      gateway.metrics.httpClientErrors.inc({ code });
+    },
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

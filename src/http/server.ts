@@ -1,4 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
+import type { Logger } from '../observability/logger.ts';
+import type { ErrorCode } from '../errors/catalog.ts';
+import { createClientErrorHandlers } from './client-error.ts';
 
 // The HTTP server around the app, with its timeouts given at creation: Node checks them against
 // each other there (a headers timeout above the request timeout throws) and starts its connection
@@ -15,9 +18,20 @@ export interface ServerTimeouts {
   readonly connectionsCheckIntervalMs: number;
 }
 
+export interface GatewayServerOptions {
+  readonly logger: Logger;
+  /** Counts the answers the server gives itself (bad framing, timeouts, Expect). */
+  readonly countClientError?: ((code: ErrorCode) => void) | undefined;
+  readonly generateId?: (() => string) | undefined;
+}
+
 /** The gateway's HTTP server (not listening yet). */
-export function createGatewayServer(app: RequestListener, timeouts: ServerTimeouts): Server {
-  return createServer(
+export function createGatewayServer(
+  app: RequestListener,
+  timeouts: ServerTimeouts,
+  options: GatewayServerOptions,
+): Server {
+  const server = createServer(
     {
       keepAliveTimeout: timeouts.keepAliveTimeoutMs,
       headersTimeout: timeouts.headersTimeoutMs,
@@ -26,4 +40,13 @@ export function createGatewayServer(app: RequestListener, timeouts: ServerTimeou
     },
     app,
   );
+  const handlers = createClientErrorHandlers({
+    logger: options.logger,
+    count: options.countClientError,
+    generateId: options.generateId,
+  });
+  server.on('request', handlers.trackResponse);
+  server.on('clientError', handlers.onClientError);
+  server.on('checkExpectation', handlers.onCheckExpectation);
+  return server;
 }

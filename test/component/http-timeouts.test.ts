@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
+import { problemBodySchema } from '../../src/errors/problem-body.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 
 // The server's timeouts against a client that drips its request (slowloris): the bounds are the
@@ -82,9 +83,17 @@ describe('the server bounds a request that arrives too slowly', () => {
   }
 
   const statusOf = (answer: string): number => Number(answer.split(' ')[1]);
+  const header = (answer: string, name: string): string | undefined =>
+    new RegExp(`^${name}: (.*)$`, 'im').exec(answer.split('\r\n\r\n')[0] ?? '')?.[1];
 
   function assertTimeoutProblem(answer: string): void {
     assert.equal(statusOf(answer), 408, answer);
+    assert.equal(header(answer, 'Content-Type'), 'application/problem+json');
+    assert.match(header(answer, 'X-Request-Id') ?? '', /^[0-9a-f-]{36}$/);
+    assert.equal(header(answer, 'Connection'), 'close');
+    const body = problemBodySchema.parse(JSON.parse(answer.split('\r\n\r\n')[1] ?? ''));
+    assert.equal(body.code, 'ERR_HTTP_REQUEST_TIMEOUT');
+    assert.equal(body.status, 408);
   }
 
   it('headers dripped slower than headers_timeout_ms are cut with 408 within one check interval', async () => {

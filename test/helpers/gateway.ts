@@ -80,7 +80,8 @@ export interface TestGateway {
   /** Raw stored records of a logical stream, in partition then sequence order. */
   stored(stream: string): Buffer[];
   /**
-   * The app in the server main.ts runs (createGatewayServer, with the configured timeouts) on a free loopback port; close() ends its connections too.
+   * The app in the server main.ts runs (createGatewayServer, with the configured timeouts and the
+   * parser's answers) on a free loopback port; close() ends its connections too.
    */
   serve(): Promise<{ readonly port: number; close(): Promise<void> }>;
   close(): Promise<void>;
@@ -182,7 +183,12 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
       }
     },
     serve: async () => {
-      const server = createGatewayServer(gateway.app, loaded.config.server);
+      const server = createGatewayServer(gateway.app, loaded.config.server, {
+        logger,
+        countClientError: (code) => {
+          gateway.metrics.httpClientErrors.inc({ code });
+        },
+      });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       return {
         port: (server.address() as AddressInfo).port,
