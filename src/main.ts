@@ -5,6 +5,7 @@ import { runTokenCommand } from './cli/token-command.ts';
 import { runConfigCheck } from './config/check-command.ts';
 import { formatProblems, loadConfig } from './config/load-config.ts';
 import { composeGateway, StartupRefusedError, type DevInfo } from './compose.ts';
+import { createGatewayServer } from './http/server.ts';
 import { createShutdown, type DrainState } from './lifecycle/shutdown.ts';
 import { createLogger, devPrettyStream } from './observability/logger.ts';
 
@@ -99,13 +100,16 @@ async function runGateway(): Promise<void> {
     await gateway.close();
     process.exit(1);
   }
-  const server = gateway.app.listen(config.server.port, config.server.host);
-  server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
-  server.headersTimeout = config.server.headersTimeoutMs;
-  server.requestTimeout = config.server.requestTimeoutMs;
+  const server = createGatewayServer(gateway.app, config.server, {
+    logger,
+    countClientError: (code) => {
+      gateway.metrics.httpClientErrors.inc({ code });
+    },
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
+    server.listen(config.server.port, config.server.host);
   });
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.server.port;

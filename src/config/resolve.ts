@@ -30,14 +30,19 @@ const REPLAY_MIN_TOLERANCE_S = 300;
 const SYNC_WAIT_CAP_MS = 5_000;
 
 export function checkServer(server: ServerSettings, scope: Scope): ServerSettings {
-  if (server.headersTimeoutMs <= server.keepAliveTimeoutMs)
+  // Node refuses a headers timeout above the request timeout (and its checker would swap them).
+  // Both count from the request's first byte and end when it has arrived, not when it is answered:
+  // neither bounds the wait for DIS, and an idle keep-alive connection is under neither.
+  if (
+    server.requestTimeoutMs > 0 &&
+    server.headersTimeoutMs > 0 &&
+    server.headersTimeoutMs > server.requestTimeoutMs
+  )
     scope.problem(
-      'server.headers_timeout_ms: must be above server.keep_alive_timeout_ms, or Node may close a reused connection while a request is arriving',
+      'server.headers_timeout_ms: must not exceed server.request_timeout_ms (Node refuses a headers timeout longer than the whole request’s)',
     );
   if (server.defaultWaitMs > server.maxWaitMs)
     scope.problem('server.default_wait_ms: must not exceed server.max_wait_ms');
-  if (server.maxWaitMs >= server.requestTimeoutMs)
-    scope.problem('server.max_wait_ms: must be below server.request_timeout_ms');
   if (server.shutdownDelayMs >= server.shutdownTimeoutMs)
     scope.problem(
       'SHUTDOWN_DELAY_MS / server.shutdown_delay_ms: must be below SHUTDOWN_TIMEOUT_MS / server.shutdown_timeout_ms',

@@ -151,10 +151,14 @@ export const serverSection = z.strictObject({
   /** Express `trust proxy`: a hop count or a list of IPs/CIDRs/presets; never `true`. */
   trustProxy: trustProxy.default(0),
   bodyLimitBytes: positiveInt(64 * MIB).default(5 * MIB),
-  /** Must exceed the load balancer's idle timeout. */
+  /** How long an idle keep-alive connection stays open; must exceed the load balancer's. */
   keepAliveTimeoutMs: durationMs.default(65_000),
-  headersTimeoutMs: durationMs.default(66_000),
+  /** From a request's first byte (a new connection's accept) until its headers are in; 0: none. */
+  headersTimeoutMs: durationMs.default(10_000),
+  /** From a request's first byte until its body is in (not the answer's time); 0: none. */
   requestTimeoutMs: durationMs.default(30_000),
+  /** How often Node checks the two above: a request is cut at most this much after its bound. */
+  connectionsCheckIntervalMs: positiveInt(60_000).default(1_000),
   shutdownDelayMs: durationMs.default(5_000),
   shutdownTimeoutMs: durationMs.default(25_000),
   ...serverWaits,

@@ -43,6 +43,12 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
+    httpClientErrors: new Counter({
+      name: 'gateway_http_client_errors_total',
+      help: 'Requests answered by the HTTP server before the app saw them (framing, header size, timeout, Expect), by problem code',
+      labelNames: ['code'] as const,
+      registers,
+    }),
     records: new Counter({
       name: 'gateway_records_total',
       help: 'Records by logical stream and outcome (written, failed_retryable, failed, rejected, spooled)',

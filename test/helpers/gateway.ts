@@ -6,6 +6,7 @@ import { request } from 'undici';
 import supertest from 'supertest';
 import { mintToken } from '../../src/auth/mint-token.ts';
 import { composeGateway } from '../../src/compose.ts';
+import { createGatewayServer } from '../../src/http/server.ts';
 import type { Metrics } from '../../src/observability/metrics.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { createLogger, type Logger } from '../../src/observability/logger.ts';
@@ -78,6 +79,11 @@ export interface TestGateway {
   ): Promise<{ status: number; text: string; headers: Record<string, unknown> }>;
   /** Raw stored records of a logical stream, in partition then sequence order. */
   stored(stream: string): Buffer[];
+  /**
+   * The app in the server main.ts runs (createGatewayServer, with the configured timeouts and the
+   * parser's answers) on a free loopback port; close() ends its connections too.
+   */
+  serve(): Promise<{ readonly port: number; close(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -132,11 +138,12 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
       }),
   );
   if (!loaded.ok) throw new Error(`test config invalid:\n${loaded.problems.join('\n')}`);
+  // Redis outages are part of some tests; their warnings are expected noise.
+  const logger = options.logger ?? createLogger({ level: 'silent' });
   const gateway = await composeGateway(loaded.config, {
     now: Date.now,
     instanceId: `test-${process.pid}`,
-    // Redis outages are part of some tests; their warnings are expected noise.
-    logger: options.logger ?? createLogger({ level: 'silent' }),
+    logger,
     ...(options.draining === undefined ? {} : { draining: options.draining }),
   });
   await gateway.ready(2000);
@@ -174,6 +181,22 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
         server.closeAllConnections();
         await new Promise((resolve) => server.close(resolve));
       }
+    },
+    serve: async () => {
+      const server = createGatewayServer(gateway.app, loaded.config.server, {
+        logger,
+        countClientError: (code) => {
+          gateway.metrics.httpClientErrors.inc({ code });
+        },
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return {
+        port: (server.address() as AddressInfo).port,
+        close: async () => {
+          server.closeAllConnections();
+          await new Promise((resolve) => server.close(resolve));
+        },
+      };
     },
     stored: (stream) => {
       const s = byName.get(stream);

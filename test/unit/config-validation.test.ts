@@ -169,17 +169,40 @@ nonsense: 1
   });
 
   it('when timings contradict each other, each pair is reported', () => {
-    const yaml = `server: { keep_alive_timeout_ms: 70000, headers_timeout_ms: 66000, default_wait_ms: 20000,
+    const yaml = `server: { headers_timeout_ms: 20000, default_wait_ms: 20000,
   max_wait_ms: 15000, request_timeout_ms: 15000 }`;
     assert.deepEqual(
       problemsOf(yaml, { SHUTDOWN_DELAY_MS: '30000', SHUTDOWN_TIMEOUT_MS: '25000' }),
       [
-        'server.headers_timeout_ms: must be above server.keep_alive_timeout_ms, or Node may close a reused connection while a request is arriving',
+        'server.headers_timeout_ms: must not exceed server.request_timeout_ms (Node refuses a headers timeout longer than the whole request’s)',
         'server.default_wait_ms: must not exceed server.max_wait_ms',
-        'server.max_wait_ms: must be below server.request_timeout_ms',
         'SHUTDOWN_DELAY_MS / server.shutdown_delay_ms: must be below SHUTDOWN_TIMEOUT_MS / server.shutdown_timeout_ms',
       ],
     );
+  });
+
+  it('the server timeouts Node accepts load: headers within the request timeout, either one 0 (off), keep-alive above both, a wait above the request timeout', () => {
+    for (const server of [
+      '{ keep_alive_timeout_ms: 65000, headers_timeout_ms: 10000, request_timeout_ms: 10000 }',
+      '{ headers_timeout_ms: 0, request_timeout_ms: 5000 }',
+      '{ headers_timeout_ms: 60000, request_timeout_ms: 0 }',
+      // The request timeout ends when the body is in: it does not bound the wait for DIS.
+      '{ headers_timeout_ms: 5000, request_timeout_ms: 5000, max_wait_ms: 25000 }',
+    ]) {
+      const config = expectConfig(
+        loadConfig({ GATEWAY_CONFIG: '/c.yaml' }, filesFrom({ '/c.yaml': `server: ${server}` })),
+      );
+      assert.equal(config.server.connectionsCheckIntervalMs, 1000, server);
+    }
+  });
+
+  it('when the connections check interval is 0 or over a minute, it is refused', () => {
+    assert.deepEqual(problemsOf('server: { connections_check_interval_ms: 0 }'), [
+      'server.connections_check_interval_ms: must be at least 1',
+    ]);
+    assert.deepEqual(problemsOf('server: { connections_check_interval_ms: 60001 }'), [
+      'server.connections_check_interval_ms: must be at most 60000',
+    ]);
   });
 
   it('when webhook sources name unknown streams or miss their hmac block, each is reported', () => {

@@ -11,10 +11,14 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** The caller's id when it is safe to repeat, else a new one. */
+export function requestIdFor(given: string | string[] | undefined, generate: () => string): string {
+  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : generate();
+}
+
 export function requestId(generate: () => string = randomUUID) {
   return function assignRequestId(req: Request, res: Response, next: NextFunction): void {
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : generate();
+    const id = requestIdFor(req.headers['x-request-id'], generate);
     res.locals.requestId = id;
     res.setHeader('X-Request-Id', id);
     next();
