@@ -1,22 +1,36 @@
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { runDeadLettersCommand } from './cli/dead-letters-command.ts';
 import { runSendWebhookCommand } from './cli/send-webhook-command.ts';
+import type { SpoolAdminIo } from './cli/spool-admin.ts';
+import { runSpoolConsumersCommand } from './cli/spool-consumers-command.ts';
 import { runTokenCommand } from './cli/token-command.ts';
 import { runConfigCheck } from './config/check-command.ts';
 import { formatProblems, loadConfig } from './config/load-config.ts';
 import { composeGateway, StartupRefusedError, type DevInfo } from './compose.ts';
+import { openSpoolAdmin } from './compose-spool-admin.ts';
 import { createGatewayServer } from './http/server.ts';
 import { createShutdown, type DrainState } from './lifecycle/shutdown.ts';
 import { createLogger, devPrettyStream } from './observability/logger.ts';
 
 // The composition root: the only module that reads process.env, listens, installs signal handlers
 // and exits. `node src/main.ts` runs the gateway; subcommands: `check-config` (validate, print with
-// secrets redacted), `token` (mint a dev JWT), `send-webhook` (a signed test delivery).
+// secrets redacted), `token` (mint a dev JWT), `send-webhook` (a signed test delivery),
+// `dead-letters` and `spool-consumers` (the spool's dead letters and forwarder group).
 
 const readFile = (path: string): string => readFileSync(path, 'utf8');
 
 const write = (line: string): void => {
   console.log(line);
+};
+const spoolAdminIo: SpoolAdminIo = {
+  env: process.env,
+  readFile,
+  write,
+  warn: (line) => {
+    console.error(line);
+  },
+  openSpool: openSpoolAdmin,
 };
 const command = process.argv[2];
 if (command === 'check-config') {
@@ -38,6 +52,10 @@ if (command === 'check-config') {
     write,
     now: Date.now,
   });
+} else if (command === 'dead-letters') {
+  process.exitCode = await runDeadLettersCommand(process.argv.slice(3), spoolAdminIo);
+} else if (command === 'spool-consumers') {
+  process.exitCode = await runSpoolConsumersCommand(process.argv.slice(3), spoolAdminIo);
 } else {
   await runGateway();
 }

@@ -72,7 +72,14 @@ export interface ReplicaCensus {
 
 /** Which acknowledged write fell short, for the metric. */
 export type ReplicatedWrite =
-  'spool_append' | 'receipt' | 'idempotency_verdict' | 'receipt_update' | 'settlement';
+  | 'spool_append'
+  | 'receipt'
+  | 'idempotency_verdict'
+  | 'receipt_update'
+  | 'settlement'
+  /** The operator commands' moves of entries (dead-letters replay, spool-consumers prune --force). */
+  | 'dead_letter_replay'
+  | 'consumer_prune';
 
 export interface ReplicaAcks {
   /** The count WAIT must reach; `auto` is resolved from INFO once, on first use. */

@@ -7,7 +7,7 @@ import { createSpoolKeys, FORWARDER_GROUP } from '../../src/spool/keys.ts';
 import { signGithub } from '../../src/webhooks/sign.ts';
 import type { Cleanup } from './cleanup.ts';
 import { startGatewayFixture } from './process-fixture.ts';
-import { spawnGateway, type GatewayProcess } from './process-gateway.ts';
+import { spawnGateway, type GatewayProcess, type ProcessEnv } from './process-gateway.ts';
 import { startRedis } from './redis-server.ts';
 
 // One Redis, one emulator and gateway processes started on demand, all pointed at one logical
@@ -34,6 +34,8 @@ export interface SpoolRig {
   readonly senderToken: string;
   /** Carries `dis:receipts:read`: may read any receipt, webhook deliveries included. */
   readonly operatorToken: string;
+  /** The gateway's environment: for `node src/main.ts <command>` against the same spool. */
+  readonly env: ProcessEnv;
   spawn(): Promise<GatewayProcess>;
   postWebhook(url: string, deliveryId: string, body: string): Promise<HttpAnswer>;
   postRecords(url: string, data: readonly unknown[]): Promise<HttpAnswer>;
@@ -134,6 +136,7 @@ export async function startSpoolRig(t: Cleanup, options: SpoolRigOptions): Promi
     deadLetterKey: keys.deadLetter(disStream),
     senderToken,
     operatorToken,
+    env,
     spawn: () => spawnGateway(t, { env }),
     postWebhook: (url, deliveryId, body) =>
       send(
