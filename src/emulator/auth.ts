@@ -1,8 +1,10 @@
-import { formatSdkDate, parseSdkDate } from '../dis/canonical.ts';
-import { verifyLegacySignature } from './legacy-signature.ts';
-import { headerValue, parseAuthorization, verifyV3Signature } from './signature.ts';
-import type { ArrivedRequest } from './signature.ts';
+import { verifySignedRequest as verifySignature } from '../dis/request-verifier.ts';
+import { headerValue } from '../dis/signature-verifier.ts';
+import type { ArrivedRequest } from '../dis/signature-verifier.ts';
 import type { TokenStore } from './tokens.ts';
+
+// The emulator's caller check: an IAM token it issued, or an AK/SK signature checked by the shared
+// verifier (src/dis/request-verifier.ts), answered with DIS's wording of the reason.
 
 export interface EmulatorCredential {
   readonly ak: string;
@@ -26,7 +28,7 @@ export type AuthVerdict =
   | { readonly ok: false; readonly message: string };
 
 const PREFIX = 'Incorrect IAM authentication information: ';
-export const MAX_SKEW_MS = 15 * 60 * 1000;
+export { MAX_SKEW_MS } from '../dis/request-verifier.ts';
 
 function fail(reason: string): AuthVerdict {
   return { ok: false, message: `${PREFIX}${reason}` };
@@ -37,40 +39,13 @@ export function verifySignedRequest(
   req: ArrivedRequest,
   options: SignatureCheckOptions,
 ): AuthVerdict {
-  const header = headerValue(req.headers, 'authorization');
-  if (header === undefined) return fail('Authorization header not found');
-  const auth = parseAuthorization(header);
-  if (auth === undefined) return fail('Authorization format is incorrect');
-  const sdkDate = headerValue(req.headers, 'x-sdk-date');
-  const signedAt = sdkDate === undefined ? undefined : parseSdkDate(sdkDate);
-  if (sdkDate === undefined || signedAt === undefined)
-    return fail('x-sdk-date is missing or invalid');
-  if (Math.abs(options.now - signedAt.getTime()) > (options.maxSkewMs ?? MAX_SKEW_MS)) {
-    const serverTime = formatSdkDate(new Date(options.now));
-    return fail(`signature expired, signature time:${sdkDate}, server time:${serverTime}`);
-  }
-  const credential = options.credentials.find((c) => c.ak === auth.ak);
-  if (credential === undefined) return fail(`ak ${auth.ak} not exist`);
-  if (
-    credential.securityToken !== undefined &&
-    headerValue(req.headers, 'x-security-token') !== credential.securityToken
-  ) {
-    return fail('security token is missing or invalid');
-  }
-  if (auth.scope !== undefined) {
-    const { scope } = auth;
-    if (scope.service !== 'dis' || scope.terminator !== 'sdk_request') {
-      return fail('credential scope is invalid');
-    }
-    if (scope.date !== sdkDate.slice(0, 8) || scope.region !== options.region) {
-      return fail('credential scope does not match the date or region');
-    }
-  }
-  const valid =
-    auth.scope === undefined
-      ? verifyV3Signature(req, auth, sdkDate, credential.sk)
-      : verifyLegacySignature(req, auth, sdkDate, credential.sk);
-  return valid ? { ok: true, principal: auth.ak, via: 'aksk' } : fail('verify aksk signature fail');
+  const verdict = verifySignature(req, {
+    lookup: (ak) => options.credentials.find((c) => c.ak === ak),
+    region: options.region,
+    now: options.now,
+    maxSkewMs: options.maxSkewMs,
+  });
+  return verdict.ok ? { ok: true, principal: verdict.ak, via: 'aksk' } : fail(verdict.message);
 }
 
 /** `X-Auth-Token` wins only when there is no Authorization header, as a signed request says more. */

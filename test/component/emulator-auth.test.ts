@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { canonicalRequest, formatSdkDate, sha256Hex } from '../../src/dis/canonical.ts';
-import { legacyAuthorization } from '../../src/emulator/legacy-signature.ts';
+import { legacyAuthorization } from '../../src/dis/legacy-signature.ts';
 import { DEV_IAM_USERS } from '../../src/emulator/emulator.ts';
 import { startEmulator } from '../helpers/emulator-harness.ts';
 import type { Harness } from '../helpers/emulator-harness.ts';

@@ -6,8 +6,8 @@ import { parseSdkDate } from '../../src/dis/canonical.ts';
 import { signRequest } from '../../src/dis/signer.ts';
 import { verifySignedRequest } from '../../src/emulator/auth.ts';
 import type { SignatureCheckOptions } from '../../src/emulator/auth.ts';
-import { parseAuthorization } from '../../src/emulator/signature.ts';
-import type { ArrivedRequest } from '../../src/emulator/signature.ts';
+import { parseAuthorization } from '../../src/dis/signature-verifier.ts';
+import type { ArrivedRequest } from '../../src/dis/signature-verifier.ts';
 
 const Example = z.object({
   name: z.string(),

@@ -7,12 +7,13 @@ import {
   parseQuery,
   percentEncode,
   sha256Hex,
-} from '../dis/canonical.ts';
+} from './canonical.ts';
 
-// Rebuilds what a client signed from what arrived. The official signers disagree on a few details
+// The server side of DIS's AK/SK signatures, shared by the emulator and the gateway's DIS-compatible
+// front door. Rebuilds what a client signed from what arrived. The official signers disagree on a few details
 // (dis-api.md §6.2–6.3), so we build every canonical request they could have produced and accept a
 // match with any: each variant is a function of the same received bytes, so tampering still fails,
-// while a real SDK of any family is never rejected by the emulator for a canonicalisation quirk.
+// while a real SDK of any family is never rejected for a canonicalisation quirk.
 
 export interface ArrivedRequest {
   readonly method: string;

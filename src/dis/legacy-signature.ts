@@ -1,11 +1,11 @@
-import { hmacSha256, sha256Hex } from '../dis/canonical.ts';
-import { canonicalRequestVariants, hexEquals } from './signature.ts';
+import { hmacSha256, sha256Hex } from './canonical.ts';
+import { canonicalRequestVariants, hexEquals } from './signature-verifier.ts';
 import type {
   ArrivedRequest,
   CredentialScope,
   ParsedAuthorization,
   SigningAlgorithm,
-} from './signature.ts';
+} from './signature-verifier.ts';
 
 // The older DIS-SDK signatures (java-dis, python-dis, .NET; dis-api.md §6.3): an AWS-v4-like
 // credential scope and key chain, plus python-dis's default HKDF-derived variant `V11-HMAC-SHA256`.

@@ -1,0 +1,106 @@
+import { formatSdkDate, parseSdkDate } from './canonical.ts';
+import { verifyLegacySignature } from './legacy-signature.ts';
+import { headerValue, parseAuthorization, verifyV3Signature } from './signature-verifier.ts';
+import type { ArrivedRequest } from './signature-verifier.ts';
+
+// Checks an AK/SK-signed request as DIS's API gateway does (dis-api.md §6.2–6.3), in the three forms
+// the official SDKs send: v3 `SDK-HMAC-SHA256 Access=`, legacy `SDK-HMAC-SHA256 Credential=` and the
+// derived-key `V11-HMAC-SHA256 Credential=`. One implementation for the emulator (which says why in
+// its answer, as DIS does) and the front door (which logs the reason and answers one body).
+
+export interface SigningCredential {
+  readonly sk: string;
+  /** Temporary keys: requests must carry the same `X-Security-Token`. */
+  readonly securityToken?: string | undefined;
+}
+
+export interface SignedRequestCheck {
+  /** The secret of an access key, undefined for an unknown one. */
+  readonly lookup: (ak: string) => SigningCredential | undefined;
+  /** Region a legacy `Credential=` scope must name. */
+  readonly region: string;
+  /** The verifier's clock, ms since epoch. */
+  readonly now: number;
+  /** Allowed distance between `X-Sdk-Date` and the clock; DIS's gateway allows 15 minutes. */
+  readonly maxSkewMs?: number | undefined;
+}
+
+/** Why a signature was refused: for logs and metrics, never for the caller of the front door. */
+export type SignatureFailure =
+  | 'no-authorization'
+  | 'malformed-authorization'
+  | 'bad-date'
+  | 'expired'
+  | 'unknown-ak'
+  | 'security-token'
+  | 'bad-scope'
+  | 'bad-signature';
+
+export type SignatureVerdict =
+  | {
+      readonly ok: true;
+      readonly ak: string;
+      readonly form: 'v3' | 'legacy' | 'derived';
+    }
+  | {
+      readonly ok: false;
+      readonly reason: SignatureFailure;
+      /** DIS's wording after `Incorrect IAM authentication information: `. */
+      readonly message: string;
+      /** The access key the request named, when it could be read. */
+      readonly ak?: string;
+    };
+
+export const MAX_SKEW_MS = 15 * 60 * 1000;
+
+function fail(reason: SignatureFailure, message: string, ak?: string): SignatureVerdict {
+  return ak === undefined ? { ok: false, reason, message } : { ok: false, reason, message, ak };
+}
+
+export function verifySignedRequest(
+  req: ArrivedRequest,
+  check: SignedRequestCheck,
+): SignatureVerdict {
+  const header = headerValue(req.headers, 'authorization');
+  if (header === undefined) return fail('no-authorization', 'Authorization header not found');
+  const auth = parseAuthorization(header);
+  if (auth === undefined)
+    return fail('malformed-authorization', 'Authorization format is incorrect');
+  const sdkDate = headerValue(req.headers, 'x-sdk-date');
+  const signedAt = sdkDate === undefined ? undefined : parseSdkDate(sdkDate);
+  if (sdkDate === undefined || signedAt === undefined)
+    return fail('bad-date', 'x-sdk-date is missing or invalid', auth.ak);
+  if (Math.abs(check.now - signedAt.getTime()) > (check.maxSkewMs ?? MAX_SKEW_MS)) {
+    const serverTime = formatSdkDate(new Date(check.now));
+    return fail(
+      'expired',
+      `signature expired, signature time:${sdkDate}, server time:${serverTime}`,
+      auth.ak,
+    );
+  }
+  const credential = check.lookup(auth.ak);
+  if (credential === undefined) return fail('unknown-ak', `ak ${auth.ak} not exist`, auth.ak);
+  if (
+    credential.securityToken !== undefined &&
+    headerValue(req.headers, 'x-security-token') !== credential.securityToken
+  ) {
+    return fail('security-token', 'security token is missing or invalid', auth.ak);
+  }
+  if (auth.scope !== undefined) {
+    const { scope } = auth;
+    if (scope.service !== 'dis' || scope.terminator !== 'sdk_request') {
+      return fail('bad-scope', 'credential scope is invalid', auth.ak);
+    }
+    if (scope.date !== sdkDate.slice(0, 8) || scope.region !== check.region) {
+      return fail('bad-scope', 'credential scope does not match the date or region', auth.ak);
+    }
+  }
+  const valid =
+    auth.scope === undefined
+      ? verifyV3Signature(req, auth, sdkDate, credential.sk)
+      : verifyLegacySignature(req, auth, sdkDate, credential.sk);
+  if (!valid) return fail('bad-signature', 'verify aksk signature fail', auth.ak);
+  const form =
+    auth.scope === undefined ? 'v3' : auth.algorithm === 'V11-HMAC-SHA256' ? 'derived' : 'legacy';
+  return { ok: true, ak: auth.ak, form };
+}
