@@ -52,10 +52,13 @@ const layers = [
     files: ['src/http/**/*.ts'],
     patterns: [
       never(up('(spool|redis)'), 'http/ reaches the spool and Redis only through ingest/'),
-      never(up('dis') + '(?!wire\\.ts$)', 'http/ knows DIS only by its wire format (dis/wire.ts)'),
       never(
-        up('ingest') + '(?!(accept-records|accept-delivery|receipts|records)\\.ts$)',
-        'http/ calls ingest/’s use cases (accept-records, accept-delivery, receipts), not what sits behind them',
+        up('dis') + '(?!(wire|protobuf)\\.ts$)',
+        'http/ knows DIS only by its wire formats (dis/wire.ts, dis/protobuf.ts)',
+      ),
+      never(
+        up('ingest') + '(?!(accept-records|accept-delivery|receipts|records|stream-catalog)\\.ts$)',
+        'http/ calls ingest/’s use cases (accept-records, accept-delivery, receipts, stream-catalog), not what sits behind them',
       ),
       emulatorNever,
     ],

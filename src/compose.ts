@@ -18,11 +18,12 @@ import {
   type DisClient,
   type DisClientEvents,
 } from './dis/client.ts';
-import type { DisAuth } from './dis/connection.ts';
+import type { DisAuth, DisConnectionOptions } from './dis/connection.ts';
 import { base64RawLength } from './dis/chunk.ts';
 import { createIamTokenProvider, type TokenProvider } from './dis/token-provider.ts';
 import { DEFAULT_TIMEOUTS, requestBoundMs } from './dis/transport.ts';
 import { createApp } from './http/app.ts';
+import { composeFrontdoor, type DevFrontdoorClient } from './compose-frontdoor.ts';
 import type { RecordsStream } from './http/routes/records.ts';
 import { createMemoryIdempotencyStore } from './idempotency/memory-store.ts';
 import { createRedisIdempotencyStore } from './idempotency/redis-store.ts';
@@ -72,6 +73,8 @@ export interface DevInfo {
   readonly redis: 'memory' | 'redis';
   /** A short-lived token for every stream, signed with the dev secret. */
   readonly token?: string;
+  /** An AK/SK for the DIS front door, made at startup, for every stream. */
+  readonly frontdoor?: DevFrontdoorClient;
 }
 
 /** Redis is set up so that it can lose acknowledged data (production refuses to start). */
@@ -235,6 +238,10 @@ function disEvents(metrics: Metrics, log: DisFailureLog): DisClientEvents {
 
 interface DisParts {
   readonly client: DisClient;
+  /** What the client connects with: the front door's stream calls use the same. */
+  readonly connection: DisConnectionOptions;
+  /** The legacy signatures' scope names it: the front door checks its clients' against it. */
+  readonly region: string;
   readonly emulatorUrl?: string;
   readonly close: () => Promise<void>;
 }
@@ -257,15 +264,20 @@ async function composeDis(
         type: s.type,
       })),
     });
-    const client = createDisClient({
+    const connection: DisConnectionOptions = {
       endpoint: emulator.url,
       projectId: emulator.projectId,
       auth: { type: 'aksk', credentials },
       now: edges.now,
+    };
+    const client = createDisClient({
+      ...connection,
       events: disEvents(metrics, createDisFailureLog(edges.logger, edges.now)),
     });
     return {
       client,
+      connection,
+      region: emulator.region,
       emulatorUrl: emulator.url,
       close: async () => {
         await client.close();
@@ -287,26 +299,31 @@ async function composeDis(
     const { ak, sk, securityToken } = dis.auth;
     auth = { type: 'aksk', credentials: { ak, sk, securityToken } };
   }
-  const client = createDisClient({
+  const connection: DisConnectionOptions = {
     endpoint: dis.endpoint,
     projectId: dis.projectId,
     auth,
     now: edges.now,
-    limits: {
-      maxRecordsPerRequest: dis.maxRecordsPerRequest,
-      maxBytesPerRequest: dis.maxBytesPerRequest,
-      maxConcurrentRequests: dis.maxConcurrentRequests,
-    },
     timeouts: {
       connectMs: dis.connectTimeoutMs,
       headersMs: dis.requestTimeoutMs,
       bodyMs: dis.requestTimeoutMs,
+    },
+  };
+  const client = createDisClient({
+    ...connection,
+    limits: {
+      maxRecordsPerRequest: dis.maxRecordsPerRequest,
+      maxBytesPerRequest: dis.maxBytesPerRequest,
+      maxConcurrentRequests: dis.maxConcurrentRequests,
     },
     breaker: dis.breaker,
     events: disEvents(metrics, createDisFailureLog(edges.logger, edges.now)),
   });
   return {
     client,
+    connection,
+    region: dis.region,
     close: async () => {
       await client.close();
       await tokens?.close();
@@ -598,6 +615,30 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     policy: stores.rateLimitPolicy,
     now: edges.now,
   });
+  const arrivalRefusals = {
+    refusal: (principal: string, stream: string) => {
+      const refusal = arrival.refusal(principal, stream);
+      if (refusal !== undefined)
+        metrics.rateLimitDecisions.inc({ result: 'limited', source: refusal.source });
+      return refusal;
+    },
+  };
+  const frontdoor = composeFrontdoor({
+    config,
+    connection: dis.connection,
+    region: dis.region,
+    streams,
+    verifier: auth.verifier,
+    rateLimiter: arrival.limiter,
+    arrival: arrivalRefusals,
+    handOff,
+    idempotency: stores.idempotency,
+    lateAnswerMs: lateAnswerMs(config),
+    background: background.add,
+    metrics,
+    logger: edges.logger,
+    now: edges.now,
+  });
   const app = createApp({
     logger: edges.logger,
     metrics,
@@ -611,14 +652,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
       streams,
       verifier: auth.verifier,
       rateLimiter: arrival.limiter,
-      arrival: {
-        refusal: (principal, stream) => {
-          const refusal = arrival.refusal(principal, stream);
-          if (refusal !== undefined)
-            metrics.rateLimitDecisions.inc({ result: 'limited', source: refusal.source });
-          return refusal;
-        },
-      },
+      arrival: arrivalRefusals,
       acceptRecords: createAcceptRecords({
         handOff,
         idempotency: stores.idempotency,
@@ -655,6 +689,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
       },
     },
     receipts: { verifier: auth.verifier, findReceipt: createFindReceipt(stores.spool) },
+    frontdoor: frontdoor?.route,
     trustProxy: config.server.trustProxy,
     ...(edges.draining === undefined ? {} : { draining: edges.draining }),
     onUnexpectedError: (error, req) => {
@@ -671,6 +706,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     : {
         redis: stores.redis === undefined ? 'memory' : 'redis',
         ...(dis.emulatorUrl === undefined ? {} : { emulatorUrl: dis.emulatorUrl }),
+        ...(frontdoor?.devClient === undefined ? {} : { frontdoor: frontdoor.devClient }),
         ...(auth.devSecret === undefined
           ? {}
           : {
@@ -715,6 +751,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     close: async () => {
       await forwarder?.stop();
       await auth.verifier.close();
+      await frontdoor?.close();
       // DIS calls still running (after their callers' 504) finish first, then settle their keys.
       await dis.close();
       await background.settled();

@@ -17,10 +17,17 @@ export function requiredScope(stream: string): string {
  * wildcard (a literal, not a pattern). Throws the 403 to answer with.
  */
 export function authorizeStream(principal: Principal, stream: string): void {
-  const scope = requiredScope(stream);
+  if (mayWrite(principal, stream)) return;
+  throw insufficientScopeError(requiredScope(stream));
+}
+
+/** The same rule as authorizeStream, as a question. */
+export function mayWrite(principal: Principal, stream: string): boolean {
   // An empty stream name would make `dis:write:` a grant; it is never a valid stream anyway.
-  if (stream !== '' && (principal.scopes.has(scope) || principal.scopes.has(WRITE_ANY))) return;
-  throw insufficientScopeError(scope);
+  return (
+    stream !== '' &&
+    (principal.scopes.has(requiredScope(stream)) || principal.scopes.has(WRITE_ANY))
+  );
 }
 
 function claim(payload: Readonly<Record<string, unknown>>, name: string): unknown {

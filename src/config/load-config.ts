@@ -73,7 +73,10 @@ function parseConfigText(path: string, text: string): ParsedFile {
 }
 
 /** Maps whose keys are names chosen by the operator, not settings: never checked or converted. */
-const NAME_MAPS = ['streams', 'webhooks.sources', 'limits.principals'];
+const NAME_MAPS = ['streams', 'webhooks.sources', 'limits.principals', 'frontdoor.clients'];
+
+/** Keys named like secrets that hold ids: a front-door client's AK is public, its SK is not. */
+const PUBLIC_KEY_PATHS = /^frontdoor\.clients\.[^.]+\.ak$/;
 
 const SECRET_KEYS: Readonly<Record<string, string>> = {
   ak: 'ak_env or ak_file',
@@ -99,10 +102,11 @@ function withoutSecrets(
   const kept: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(value)) {
     const childPath = [...path, key];
-    const hint = keysAreNames
-      ? undefined
-      : (SECRET_KEYS[key] ??
-        (OTHER_SECRET_KEY.test(key) ? 'an *_env name or a *_file path' : undefined));
+    const hint =
+      keysAreNames || PUBLIC_KEY_PATHS.test(formatPath(childPath))
+        ? undefined
+        : (SECRET_KEYS[key] ??
+          (OTHER_SECRET_KEY.test(key) ? 'an *_env name or a *_file path' : undefined));
     if (hint !== undefined) {
       problems.push(
         `${formatPath(childPath)}: secrets must not be written in the config file; name them with ${hint}`,

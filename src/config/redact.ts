@@ -70,5 +70,14 @@ export function redactConfig(config: Config): unknown {
       },
     },
     webhooks: { ...config.webhooks, sources },
+    frontdoor: {
+      ...config.frontdoor,
+      clients: Object.fromEntries(
+        Object.entries(config.frontdoor.clients).map(([name, client]) => [
+          name,
+          { ...client, sk: REDACTED },
+        ]),
+      ),
+    },
   };
 }

@@ -2,6 +2,7 @@ import { replayTtlS } from '../webhooks/replay-ttl.ts';
 import type {
   DisAuthSettings,
   DisSettings,
+  FrontdoorSettings,
   RedisSettings,
   SectionLinks,
   ServerSettings,
@@ -394,4 +395,42 @@ export function resolveWebhooks(
     syncWaitMs: webhooks.syncWaitMs ?? Math.min(waits.defaultWaitMs, SYNC_WAIT_CAP_MS),
     replayTtlS: webhooks.replayTtlS ?? replayTtlS(widest),
   };
+}
+
+const WRITE_SCOPE = 'dis:write:';
+
+/** Front-door clients with their SKs read; every AK once, every write scope naming a stream. */
+export function resolveFrontdoor(
+  frontdoor: FrontdoorSettings,
+  scope: Scope,
+  { streamNames }: SectionLinks,
+) {
+  const seen = new Map<string, string>();
+  const clients = Object.entries(frontdoor.clients).map(([name, settings]) => {
+    const at = `frontdoor.clients.${name}`;
+    const { skEnv, skFile, scopes, ...client } = settings;
+    const other = seen.get(client.ak);
+    if (other !== undefined) scope.problem(`${at}.ak: the same AK as frontdoor.clients.${other}`);
+    seen.set(client.ak, name);
+    checkOneOf(scope, at, { sk_env: skEnv, sk_file: skFile });
+    const read = scope.secrets.resolve({
+      envRef: { key: `${at}.sk_env`, name: skEnv },
+      fileRef: { key: `${at}.sk_file`, path: skFile },
+    });
+    let sk = '';
+    if (read.kind === 'value') sk = read.value;
+    else if (read.kind === 'absent') scope.problem(`${at}: needs sk_env or sk_file`);
+    if (read.kind === 'value' && sk.length < 16)
+      scope.problem(`${at}: the SK must be at least 16 characters`);
+    const list = typeof scopes === 'string' ? scopes.split(' ').filter((s) => s !== '') : scopes;
+    for (const granted of list) {
+      const stream = granted.startsWith(WRITE_SCOPE) ? granted.slice(WRITE_SCOPE.length) : '';
+      if (streamNames !== undefined && stream !== '*' && !streamNames.has(stream))
+        scope.problem(
+          `${at}.scopes: "${granted}" grants no configured stream (dis:write:<a key of streams> or dis:write:*)`,
+        );
+    }
+    return [name, { ...client, sk, scopes: list }] as const;
+  });
+  return { ...frontdoor, clients: Object.fromEntries(clients) };
 }

@@ -6,6 +6,7 @@ import {
   checkServer,
   checkSpool,
   resolveDis,
+  resolveFrontdoor,
   resolveRedis,
   resolveStreams,
   resolveWebhooks,
@@ -14,6 +15,7 @@ import { createSecretReader, type ReadFile, type Scope } from './secrets.ts';
 import {
   disSettings,
   disTimeouts,
+  frontdoorSettings,
   idempotencySection,
   ingestSection,
   jwtSettings,
@@ -65,6 +67,7 @@ export const CONFIG_SECTIONS = [
   'webhooks',
   'spool',
   'ingest',
+  'frontdoor',
 ] as const;
 
 /** The facts of SectionLinks, from the input (keys already converted) before it is parsed. */
@@ -147,6 +150,9 @@ export function configSchema(deps: SchemaDeps) {
       .transform((spool, ctx) => checkSpool(spool, scopeOf(ctx), links.disRequestBoundMs))
       .prefault({}),
     ingest: ingestSection.prefault({}),
+    frontdoor: frontdoorSettings
+      .transform((frontdoor, ctx) => resolveFrontdoor(frontdoor, scopeOf(ctx), links))
+      .prefault({}),
   } satisfies Record<(typeof CONFIG_SECTIONS)[number], z.ZodType>;
 
   return z.strictObject(sections).transform((config) => ({ production, ...config }));

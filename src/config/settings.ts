@@ -418,3 +418,28 @@ export const webhooksSettings = z.strictObject({
   replayTtlS: positiveInt(30 * 86_400).exactOptional(),
 });
 export type WebhooksSettings = z.output<typeof webhooksSettings>;
+
+/** A client of the DIS-compatible front door: an AK/SK the gateway issued, and who it is. */
+const frontdoorClient = z.strictObject({
+  /** The access key the client signs with: an id, not a secret (DIS's own AKs are 20 characters). */
+  ak: z.string().regex(/^[A-Za-z0-9_-]{8,128}$/, { error: 'must be 8–128 of [A-Za-z0-9_-]' }),
+  skEnv: envName.exactOptional(),
+  skFile: filePath.exactOptional(),
+  /** The principal its requests count as (rate limits, receipts, logs), like a token's `sub`. */
+  principal: z.string().min(1).max(256),
+  /** What a token's `scope` would hold: `dis:write:<logical stream>` or `dis:write:*`. */
+  scopes: stringList,
+});
+
+export const frontdoorSettings = z.strictObject({
+  /** `POST /v2/{project_id}/records` and the read-only stream calls; on by default. */
+  enabled: z.boolean({ error: 'must be true or false' }).default(true),
+  clients: z.record(streamName, frontdoorClient).default({}),
+  /** The older Python SDK sends partitions × 1,000 records in one call; DIS calls are chunked. */
+  maxRecordsPerRequest: positiveInt(100_000).default(10_000),
+  /** DIS's API gateway takes AK/SK-signed bodies of up to 12 MB. */
+  bodyLimitBytes: positiveInt(64 * MIB).default(12 * MIB),
+  /** How long a DescribeStream answer from DIS is reused. */
+  describeCacheMs: durationMs.default(10_000),
+});
+export type FrontdoorSettings = z.output<typeof frontdoorSettings>;

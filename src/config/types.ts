@@ -22,3 +22,5 @@ export type StreamConfig = Config['streams'][string];
 export type WebhookSourceConfig = Config['webhooks']['sources'][string];
 export type WebhookProfile = WebhookSourceConfig['profile'];
 export type HmacProfileConfig = NonNullable<WebhookSourceConfig['hmac']>;
+export type FrontdoorConfig = Config['frontdoor'];
+export type FrontdoorClientConfig = FrontdoorConfig['clients'][string];

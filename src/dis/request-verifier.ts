@@ -1,7 +1,7 @@
 import { formatSdkDate, parseSdkDate } from './canonical.ts';
 import { verifyLegacySignature } from './legacy-signature.ts';
 import { headerValue, parseAuthorization, verifyV3Signature } from './signature-verifier.ts';
-import type { ArrivedRequest } from './signature-verifier.ts';
+import type { ArrivedRequest, ParsedAuthorization } from './signature-verifier.ts';
 
 // Checks an AK/SK-signed request as DIS's API gateway does (dis-api.md §6.2–6.3), in the three forms
 // the official SDKs send: v3 `SDK-HMAC-SHA256 Access=`, legacy `SDK-HMAC-SHA256 Credential=` and the
@@ -53,53 +53,77 @@ export type SignatureVerdict =
 
 export const MAX_SKEW_MS = 15 * 60 * 1000;
 
-function fail(reason: SignatureFailure, message: string, ak?: string): SignatureVerdict {
+type Refusal = Extract<SignatureVerdict, { ok: false }>;
+
+function refuse(reason: SignatureFailure, message: string, ak?: string): Refusal {
   return ak === undefined ? { ok: false, reason, message } : { ok: false, reason, message, ak };
 }
 
-export function verifySignedRequest(
-  req: ArrivedRequest,
+/** What the headers alone say, before the body is read: a request refused here is never read. */
+export type HeaderCheck =
+  | Extract<SignatureVerdict, { ok: false }>
+  | {
+      readonly ok: true;
+      readonly auth: ParsedAuthorization;
+      readonly sdkDate: string;
+      readonly credential: SigningCredential;
+    };
+
+/** Everything but the signature itself: the Authorization form, the date window, the AK, the scope. */
+export function checkSignedHeaders(
+  headers: ArrivedRequest['headers'],
   check: SignedRequestCheck,
-): SignatureVerdict {
-  const header = headerValue(req.headers, 'authorization');
-  if (header === undefined) return fail('no-authorization', 'Authorization header not found');
+): HeaderCheck {
+  const header = headerValue(headers, 'authorization');
+  if (header === undefined) return refuse('no-authorization', 'Authorization header not found');
   const auth = parseAuthorization(header);
   if (auth === undefined)
-    return fail('malformed-authorization', 'Authorization format is incorrect');
-  const sdkDate = headerValue(req.headers, 'x-sdk-date');
+    return refuse('malformed-authorization', 'Authorization format is incorrect');
+  const sdkDate = headerValue(headers, 'x-sdk-date');
   const signedAt = sdkDate === undefined ? undefined : parseSdkDate(sdkDate);
   if (sdkDate === undefined || signedAt === undefined)
-    return fail('bad-date', 'x-sdk-date is missing or invalid', auth.ak);
+    return refuse('bad-date', 'x-sdk-date is missing or invalid', auth.ak);
   if (Math.abs(check.now - signedAt.getTime()) > (check.maxSkewMs ?? MAX_SKEW_MS)) {
     const serverTime = formatSdkDate(new Date(check.now));
-    return fail(
+    return refuse(
       'expired',
       `signature expired, signature time:${sdkDate}, server time:${serverTime}`,
       auth.ak,
     );
   }
   const credential = check.lookup(auth.ak);
-  if (credential === undefined) return fail('unknown-ak', `ak ${auth.ak} not exist`, auth.ak);
+  if (credential === undefined) return refuse('unknown-ak', `ak ${auth.ak} not exist`, auth.ak);
   if (
     credential.securityToken !== undefined &&
-    headerValue(req.headers, 'x-security-token') !== credential.securityToken
+    headerValue(headers, 'x-security-token') !== credential.securityToken
   ) {
-    return fail('security-token', 'security token is missing or invalid', auth.ak);
+    return refuse('security-token', 'security token is missing or invalid', auth.ak);
   }
   if (auth.scope !== undefined) {
     const { scope } = auth;
     if (scope.service !== 'dis' || scope.terminator !== 'sdk_request') {
-      return fail('bad-scope', 'credential scope is invalid', auth.ak);
+      return refuse('bad-scope', 'credential scope is invalid', auth.ak);
     }
     if (scope.date !== sdkDate.slice(0, 8) || scope.region !== check.region) {
-      return fail('bad-scope', 'credential scope does not match the date or region', auth.ak);
+      return refuse('bad-scope', 'credential scope does not match the date or region', auth.ak);
     }
   }
+  return { ok: true, auth, sdkDate, credential };
+}
+
+/** The whole check, the signature over the received bytes included. */
+export function verifySignedRequest(
+  req: ArrivedRequest,
+  check: SignedRequestCheck,
+): SignatureVerdict {
+  const headers = checkSignedHeaders(req.headers, check);
+  if (!headers.ok) return headers;
+  const { auth, sdkDate, credential } = headers;
   const valid =
     auth.scope === undefined
       ? verifyV3Signature(req, auth, sdkDate, credential.sk)
       : verifyLegacySignature(req, auth, sdkDate, credential.sk);
-  if (!valid) return fail('bad-signature', 'verify aksk signature fail', auth.ak);
+  if (!valid) return refuse('bad-signature', 'verify aksk signature fail', auth.ak);
   const form =
     auth.scope === undefined ? 'v3' : auth.algorithm === 'V11-HMAC-SHA256' ? 'derived' : 'legacy';
   return { ok: true, ak: auth.ak, form };

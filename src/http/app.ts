@@ -15,6 +15,7 @@ import { securityHeaders } from './middleware/security-headers.ts';
 import { healthRoutes, type HealthOptions } from './routes/health.ts';
 import { OPENAPI_DOCUMENT } from './openapi.ts';
 import { receiptsRoute, type ReceiptsRouteOptions } from './routes/receipts.ts';
+import { frontdoorRoute, type FrontdoorRouteOptions } from './frontdoor/route.ts';
 import { recordsRoute, type RecordsRouteOptions } from './routes/records.ts';
 import { webhooksRoute, type WebhooksRouteOptions } from './routes/webhooks.ts';
 
@@ -27,6 +28,8 @@ export interface AppDeps {
   readonly records: RecordsRouteOptions;
   readonly webhooks: WebhooksRouteOptions;
   readonly receipts: ReceiptsRouteOptions;
+  /** The DIS-compatible front door under /v2/ (absent: frontdoor.enabled is false). */
+  readonly frontdoor?: FrontdoorRouteOptions | undefined;
   /** Hop count or list of trusted proxy addresses/CIDRs; never `true` (design.md §7). */
   readonly trustProxy: number | readonly string[];
   readonly onUnexpectedError?: ProblemHandlerOptions['onUnexpected'];
@@ -79,6 +82,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(recordsRoute(deps.records));
   app.use(webhooksRoute(deps.webhooks));
   app.use(receiptsRoute(deps.receipts));
+  if (deps.frontdoor !== undefined) app.use(frontdoorRoute(deps.frontdoor));
 
   app.use(notFound());
   app.use(problemHandler({ onUnexpected: deps.onUnexpectedError }));

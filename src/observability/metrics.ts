@@ -125,6 +125,18 @@ export function createMetrics() {
       labelNames: ['result'] as const,
       registers,
     }),
+    frontdoorAuthFailures: new Counter({
+      name: 'gateway_frontdoor_auth_failures_total',
+      help: 'DIS front-door requests refused 401, by reason (callers see one body whatever the reason)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    frontdoorThrottled: new Counter({
+      name: 'gateway_frontdoor_throttled_records_total',
+      help: 'DIS front-door records answered DIS.4303 by the gateway itself, by reason (rate-limit, overloaded, not-sent)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
   };
   return metrics;
 }
