@@ -1,10 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { isRecord } from '../../src/config/env-overrides.ts';
 
 // The deployment files as data: what the review of issue #15 found wrong must stay fixed.
@@ -129,4 +138,108 @@ describe('docker-compose.yml', () => {
     );
     assert.deepEqual(after, values);
   });
+});
+
+/** RFC 6901, as kustomize's JSON patches use it: `~1` is `/`, `~0` is `~`. */
+function at(document: unknown, pointer: string): unknown {
+  let node = document;
+  for (const token of pointer.split('/').slice(1)) {
+    const key = token.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (Array.isArray(node)) node = /^\d+$/.test(key) ? node[Number(key)] : undefined;
+    else node = isRecord(node) ? node[key] : undefined;
+    if (node === undefined) return assert.fail(`${pointer} does not exist (at ${key})`);
+  }
+  return node;
+}
+
+function hasKubectl(): boolean {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('deploy/components/lb-direct and deploy/variants/lb-direct', () => {
+  const COMPONENT = 'deploy/components/lb-direct';
+  const component = record(readYaml(`${COMPONENT}/kustomization.yaml`), 'the component');
+  const basePolicy = record(readYaml('deploy/base/networkpolicy.yaml'), 'the base NetworkPolicy');
+
+  it('is a kustomize Component whose one patch targets the base’s NetworkPolicy', () => {
+    assert.equal(component.apiVersion, 'kustomize.config.k8s.io/v1alpha1');
+    assert.equal(component.kind, 'Component');
+    const patches = component.patches;
+    assert.ok(Array.isArray(patches) && patches.length === 1);
+    const patch = record(patches[0], 'the patch');
+    const target = record(patch.target, 'the patch target');
+    assert.equal(target.kind, basePolicy.kind);
+    assert.equal(target.name, record(basePolicy.metadata, 'metadata').name);
+    const base = record(readYaml('deploy/base/kustomization.yaml'), 'the base');
+    assert.ok(strings(base.resources, 'resources').includes('networkpolicy.yaml'));
+    assert.ok(typeof patch.path === 'string' && existsSync(join(ROOT, COMPONENT, patch.path)));
+  });
+
+  it('its JSON patch checks the ingress-nginx rule is there and replaces it with the load balancer’s CIDRs, keeping Prometheus', () => {
+    const ops = readYaml(`${COMPONENT}/networkpolicy-lb-direct.yaml`);
+    assert.ok(Array.isArray(ops));
+    const [test, replace, ...rest] = ops.map((op: unknown) => record(op, 'an op'));
+    assert.deepEqual(rest, []);
+    assert.equal(test?.op, 'test');
+    assert.equal(at(basePolicy, String(test.path)), test.value);
+    assert.equal(test.value, 'ingress-nginx');
+    assert.equal(replace?.op, 'replace');
+    at(basePolicy, String(replace.path));
+
+    const rule = record(replace.value, 'the new rule');
+    const from = rule.from;
+    assert.ok(Array.isArray(from) && from.length > 0);
+    for (const peer of from) {
+      const cidr = String(record(record(peer, 'a peer').ipBlock, 'ipBlock').cidr);
+      const [address = '', prefix = ''] = cidr.split('/');
+      assert.ok(isIP(address) !== 0 && /^\d{1,3}$/.test(prefix), `${cidr} is a CIDR`);
+    }
+    assert.deepEqual(rule.ports, [{ port: 'http', protocol: 'TCP' }]);
+    // The other rule (Prometheus) is at index 1 and stays.
+    assert.equal(
+      at(
+        basePolicy,
+        '/spec/ingress/1/from/0/namespaceSelector/matchLabels/kubernetes.io~1metadata.name',
+      ),
+      'monitoring',
+    );
+  });
+
+  it('the variant is the base plus the component', () => {
+    const variantPath = 'deploy/variants/lb-direct/kustomization.yaml';
+    const variant = record(readYaml(variantPath), 'the variant');
+    assert.equal(variant.kind, 'Kustomization');
+    assert.deepEqual(variant.resources, ['../../base']);
+    assert.deepEqual(variant.components, ['../../components/lb-direct']);
+    for (const path of [...strings(variant.resources, 'r'), ...strings(variant.components, 'c')])
+      assert.ok(existsSync(join(ROOT, dirname(variantPath), path, 'kustomization.yaml')), path);
+  });
+
+  it(
+    'renders with kubectl kustomize: the NetworkPolicy admits the CIDRs, not the ingress-nginx namespace',
+    { skip: !hasKubectl() && 'kubectl is not installed' },
+    () => {
+      const rendered = execFileSync(
+        'kubectl',
+        ['kustomize', join(ROOT, 'deploy/variants/lb-direct')],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const policies = parseAllDocuments(rendered)
+        .map((document) => record(document.toJS(), 'a rendered object'))
+        .filter((object) => object.kind === 'NetworkPolicy');
+      assert.equal(policies.length, 1);
+      const ingress = at(policies[0], '/spec/ingress');
+      assert.ok(Array.isArray(ingress) && ingress.length === 2);
+      assert.ok(isRecord(at(policies[0], '/spec/ingress/0/from/0/ipBlock')));
+      assert.doesNotMatch(rendered, /ingress-nginx/);
+    },
+  );
 });
