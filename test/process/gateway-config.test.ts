@@ -137,7 +137,7 @@ describe('configuration errors at the process level', () => {
     assert.match(all, /JWT_ISSUER \(auth\.jwt\.issuer\[0\]\): holds a placeholder/);
     assert.match(all, /REDIS_URL \(redis\.url\): holds a placeholder/);
     assert.ok(all.includes(`DIS_SK_FILE (${skFile}): holds a placeholder`), all);
-    assert.ok(!all.includes(sk), 'the SK file\'s value appears in the output');
+    assert.ok(!all.includes(sk), "the SK file's value appears in the output");
     assert.doesNotMatch(all, /Effective configuration/);
     assert.doesNotMatch(all, STACK_FRAME);
   });
