@@ -68,6 +68,24 @@ describe('loadConfig: template placeholders', () => {
     assert.ok(!text.includes(sk), 'the SK appears in a problem');
   });
 
+  it('when a webhook source’s secret is a placeholder, production refuses it too', () => {
+    const file = `
+webhooks:
+  sources:
+    gh:
+      profile: github
+      secret_env: GITHUB_WEBHOOK_SECRET
+      stream: clicks
+`;
+    const problems = expectProblems(
+      loadConfig(
+        { ...PRODUCTION, GATEWAY_CONFIG: '/c.yaml', GITHUB_WEBHOOK_SECRET: 'REPLACE_ME' },
+        filesFrom({ '/c.yaml': file }),
+      ),
+    );
+    assert.deepEqual(problems, [`GITHUB_WEBHOOK_SECRET: ${HINT}`]);
+  });
+
   it('when the unedited deploy/base config is checked in production, its three REPLACE values are listed', () => {
     const path = new URL('../../deploy/base/gateway-config.yaml', import.meta.url).pathname;
     const problems = expectProblems(
