@@ -116,6 +116,12 @@ export function applyEnvOverrides(
     if (/^\d{1,15}$/.test(value)) set(name, path, Number(value));
     else findings.problems.push(`${name}: must be a whole number, got ${quote(value)}`);
   };
+  const boolean = (name: string, path: readonly string[]): void => {
+    const value = envValue(env, name);
+    if (value === undefined) return;
+    if (value === 'true' || value === 'false') set(name, path, value === 'true');
+    else findings.problems.push(`${name}: must be true or false, got ${quote(value)}`);
+  };
   const list = (name: string, path: readonly string[]): void => {
     const value = envValue(env, name);
     if (value !== undefined) set(name, path, splitList(value));
@@ -138,6 +144,7 @@ export function applyEnvOverrides(
   text('DIS_ENDPOINT', ['dis', 'endpoint']);
   text('DIS_REGION', ['dis', 'region']);
   text('DIS_PROJECT_ID', ['dis', 'project_id']);
+  boolean('DIS_ALLOW_INSECURE_HTTP', ['dis', 'allow_insecure_http']);
   text('DIS_AUTH', ['dis', 'auth', 'type']);
   text('IAM_ENDPOINT', ['dis', 'auth', 'iam_endpoint']);
   text('IAM_USER', ['dis', 'auth', 'user']);

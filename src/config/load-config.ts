@@ -9,6 +9,7 @@ import {
   type Env,
   type Findings,
 } from './env-overrides.ts';
+import { PLACEHOLDER_HINT, findPlaceholders } from './placeholders.ts';
 import { CONFIG_SECTIONS, SENTENCE, configSchema, linkSections } from './schema.ts';
 import { describeReadError, type ReadFile } from './secrets.ts';
 import type { Config } from './types.ts';
@@ -273,6 +274,12 @@ export function loadConfig(env: Env, readFile: ReadFile): LoadConfigResult {
   const sentences = fileDocument === undefined ? [] : issues.filter(isSentence);
   for (const issue of [...issues.filter((i) => !isSentence(i)), ...sentences])
     problems.push(...describeIssue(issue, origins));
+  // The values of the file and the environment; secrets are checked as they are read (schema.ts).
+  for (const at of findPlaceholders(document)) {
+    const message = `${describePath(at, origins)}: ${PLACEHOLDER_HINT}`;
+    if (production) problems.push(message);
+    else warnings.push(message);
+  }
   if (!result.success || problems.length > 0)
     return { ok: false, problems: problems.length > 0 ? problems : ['configuration incomplete'] };
   return { ok: true, config: result.data, warnings };

@@ -196,9 +196,14 @@ export function resolveDis(dis: DisSettings, scope: Scope) {
   if (endpoint === undefined) {
     scope.problem(missingSetting('DIS endpoint', ['DIS_ENDPOINT'], ['dis.endpoint']));
   } else if (scope.production && !endpoint.startsWith('https:') && !isLoopback(endpoint)) {
-    scope.problem(
-      'DIS_ENDPOINT / dis.endpoint: must be an https URL in production (http only to a loopback address)',
-    );
+    if (settings.allowInsecureHttp)
+      scope.warning(
+        'DIS_ALLOW_INSECURE_HTTP / dis.allow_insecure_http: the DIS endpoint is plain http, so signed requests and records cross the network unencrypted; only for a network you trust (the compose stack)',
+      );
+    else
+      scope.problem(
+        'DIS_ENDPOINT / dis.endpoint: must be an https URL in production (http only to a loopback address, or with DIS_ALLOW_INSECURE_HTTP=true / dis.allow_insecure_http)',
+      );
   }
   const region = givenRegion ?? (endpoint === undefined ? undefined : regionFromEndpoint(endpoint));
   if (region === undefined && endpoint !== undefined) {

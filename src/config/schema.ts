@@ -11,6 +11,7 @@ import {
   resolveStreams,
   resolveWebhooks,
 } from './resolve.ts';
+import { PLACEHOLDER_HINT } from './placeholders.ts';
 import { createSecretReader, type ReadFile, type Scope } from './secrets.ts';
 import {
   disSettings,
@@ -109,7 +110,10 @@ export function configSchema(deps: SchemaDeps) {
     return {
       production,
       env,
-      secrets: createSecretReader(env, readFile, problem),
+      secrets: createSecretReader(env, readFile, problem, (where) => {
+        // The value came from a secret: the message names where, never what.
+        (production ? problem : warning)(`${where}: ${PLACEHOLDER_HINT}`);
+      }),
       problem,
       warning,
     };

@@ -1,4 +1,5 @@
 import type { Env } from './env-overrides.ts';
+import { isPlaceholder } from './placeholders.ts';
 
 /** One transform's view of the deps, with its findings going to its own parse context. */
 export interface Scope {
@@ -54,6 +55,8 @@ export function createSecretReader(
   env: Env,
   readFile: ReadFile,
   problem: (message: string) => void,
+  /** A secret that is still a template's placeholder; told where it came from, never its value. */
+  placeholder: (where: string) => void = () => {},
 ): SecretReader {
   const fromFile = (path: string, label: string): SecretResult => {
     let text: string;
@@ -68,6 +71,7 @@ export function createSecretReader(
       problem(`${label}: ${path} is empty`);
       return { kind: 'failed' };
     }
+    if (isPlaceholder(value)) placeholder(`${label} (${path})`);
     return { kind: 'value', value };
   };
 
@@ -80,7 +84,10 @@ export function createSecretReader(
       problem(`${name} and ${name}_FILE are both set; set only one`);
       return { kind: 'failed' };
     }
-    if (hasDirect) return { kind: 'value', value: trimTrailingNewlines(direct) };
+    if (hasDirect) {
+      if (isPlaceholder(direct)) placeholder(name);
+      return { kind: 'value', value: trimTrailingNewlines(direct) };
+    }
     if (hasPath) return fromFile(path, `${name}_FILE`);
     return { kind: 'absent' };
   };

@@ -202,6 +202,11 @@ export const disSettings = z.strictObject({
     .regex(/^[0-9a-f]{32}$/, { error: 'must be a project id: 32 lowercase hex characters' })
     .exactOptional(),
   auth: disAuth.prefault({}),
+  /**
+   * Production mode allows plain http to a non-loopback DIS endpoint only with this: a network the
+   * operator vouches for (the compose stack's emulator). Signed requests then cross it unencrypted.
+   */
+  allowInsecureHttp: z.boolean({ error: 'must be true or false' }).default(false),
   maxRecordsPerRequest: positiveInt(1000).default(500),
   maxBytesPerRequest: positiveInt(MAX_REQUEST_DATA_BYTES).default(4 * MIB),
   maxConcurrentRequests: positiveInt(64).default(4),

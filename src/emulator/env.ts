@@ -45,9 +45,57 @@ function parseStreams(raw: string, problems: string[]): EmulatorEnvConfig['strea
   return streams;
 }
 
-/** Reads the standalone emulator's settings; pure, so tests pass a plain object. Lists every problem. */
+export type ReadFile = (path: string) => string;
+
+const noFiles: ReadFile = (path) => {
+  throw Object.assign(new Error(`no file reader for ${path}`), { code: 'ENOENT' });
+};
+
+function describeReadError(error: unknown): string {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : 'unreadable';
+}
+
+/**
+ * EMULATOR_SK, or the file named by EMULATOR_SK_FILE (a compose or Kubernetes secret), so the SK
+ * need not sit in the environment. A file loses its trailing newlines only, as the gateway's own
+ * secret files do: the same file must give both sides the same key.
+ */
+function readSk(
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: ReadFile,
+  problems: string[],
+): string | undefined {
+  const direct = nonEmpty(env.EMULATOR_SK);
+  const path = nonEmpty(env.EMULATOR_SK_FILE);
+  if (path === undefined) return direct;
+  if (direct !== undefined) {
+    problems.push('EMULATOR_SK and EMULATOR_SK_FILE are both set; set only one');
+    return undefined;
+  }
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (error) {
+    problems.push(`EMULATOR_SK_FILE: cannot read ${path} (${describeReadError(error)})`);
+    return undefined;
+  }
+  const sk = text.replace(/[\r\n]+$/, '');
+  if (sk.trim() === '') {
+    problems.push(`EMULATOR_SK_FILE: ${path} is empty`);
+    return undefined;
+  }
+  return sk;
+}
+
+/**
+ * Reads the standalone emulator's settings; pure, so tests pass a plain object (and a file reader
+ * for EMULATOR_SK_FILE). Lists every problem.
+ */
 export function parseEmulatorEnv(
   env: Readonly<Record<string, string | undefined>>,
+  readFile: ReadFile = noFiles,
 ): EmulatorEnvResult {
   const problems: string[] = [];
   const host = nonEmpty(env.EMULATOR_HOST) ?? '127.0.0.1';
@@ -67,9 +115,10 @@ export function parseEmulatorEnv(
   if (!/^[0-9a-f]{32}$/.test(projectId))
     problems.push('EMULATOR_PROJECT_ID must be 32 lowercase hex characters');
   const ak = nonEmpty(env.EMULATOR_AK);
-  const sk = nonEmpty(env.EMULATOR_SK);
-  if ((ak === undefined) !== (sk === undefined))
-    problems.push('EMULATOR_AK and EMULATOR_SK must be set together');
+  const skProblems = problems.length;
+  const sk = readSk(env, readFile, problems);
+  if (problems.length === skProblems && (ak === undefined) !== (sk === undefined))
+    problems.push('EMULATOR_AK and EMULATOR_SK (or EMULATOR_SK_FILE) must be set together');
   if (ak !== undefined && !/^[A-Za-z0-9]+$/.test(ak))
     problems.push('EMULATOR_AK must be letters and digits');
   const streams = parseStreams(env.EMULATOR_STREAMS ?? '', problems);

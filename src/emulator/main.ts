@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ADMIN_PREFIX } from './admin.ts';
 import { createEmulator } from './emulator.ts';
 import { parseEmulatorEnv } from './env.ts';
@@ -5,7 +6,7 @@ import { parseEmulatorEnv } from './env.ts';
 // Composition root of the standalone emulator (`npm run emulator`): the only emulator file that reads
 // process.env, prints, installs signal handlers or sets the exit code.
 
-const parsed = parseEmulatorEnv(process.env);
+const parsed = parseEmulatorEnv(process.env, (path) => readFileSync(path, 'utf8'));
 if (!parsed.ok) {
   console.error(
     `dis-emulator: invalid configuration\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}`,

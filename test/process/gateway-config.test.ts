@@ -106,6 +106,41 @@ describe('configuration errors at the process level', () => {
     assert.ok(!all.includes(jwtSecret), 'the literal JWT secret appears in the output');
     assert.doesNotMatch(all, STACK_FRAME);
   });
+
+  it('check-config in production with template placeholders exits 1 naming each key, and never prints the placeholder secret', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'gw-process-placeholder-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const skFile = join(dir, 'dis-sk');
+    const sk = `REPLACE_ME-${randomBytes(8).toString('hex')}`;
+    await writeFile(skFile, `${sk}\n`);
+
+    const result = await runMain({
+      args: ['check-config'],
+      env: {
+        NODE_ENV: 'production',
+        DIS_ENDPOINT: 'https://dis.cn-north-4.myhuaweicloud.com',
+        DIS_PROJECT_ID: randomBytes(16).toString('hex'),
+        DIS_AK: `AK${randomBytes(8).toString('hex').toUpperCase()}`,
+        DIS_SK_FILE: skFile,
+        REDIS_URL: 'redis://REPLACE-redis-host:6379/0',
+        JWT_SECRET: randomBytes(32).toString('base64url'),
+        JWT_ISSUER: 'REPLACE-with-your-token-issuer',
+        JWT_AUDIENCE: 'dis-gateway',
+        JWT_ALGORITHMS: 'HS256',
+        GATEWAY_STREAMS: 'clicks=dis-clicks:2',
+      },
+    });
+
+    assert.notEqual(result.code, 0, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+    const all = result.stdout + result.stderr;
+    assert.match(all, /The configuration has 3 problems:/);
+    assert.match(all, /JWT_ISSUER \(auth\.jwt\.issuer\[0\]\): holds a placeholder/);
+    assert.match(all, /REDIS_URL \(redis\.url\): holds a placeholder/);
+    assert.ok(all.includes(`DIS_SK_FILE (${skFile}): holds a placeholder`), all);
+    assert.ok(!all.includes(sk), "the SK file's value appears in the output");
+    assert.doesNotMatch(all, /Effective configuration/);
+    assert.doesNotMatch(all, STACK_FRAME);
+  });
 });
 
 function pick(value: unknown, path: readonly string[]): unknown {

@@ -95,6 +95,7 @@ describe('loadConfig: files, defaults and overrides', () => {
       region: 'cn-north-4',
       projectId: PROJECT_ID,
       auth: { type: 'aksk', ak: EXAMPLE_SECRETS.DIS_AK, sk: EXAMPLE_SECRETS.DIS_SK },
+      allowInsecureHttp: false,
       maxRecordsPerRequest: 500,
       maxBytesPerRequest: 4 * 1024 * 1024,
       maxConcurrentRequests: 4,

@@ -76,7 +76,7 @@ describe('loadConfig: production requirements', () => {
       ),
     );
     assert.deepEqual(problems, [
-      'DIS_ENDPOINT / dis.endpoint: must be an https URL in production (http only to a loopback address)',
+      'DIS_ENDPOINT / dis.endpoint: must be an https URL in production (http only to a loopback address, or with DIS_ALLOW_INSECURE_HTTP=true / dis.allow_insecure_http)',
       'missing DIS region: set DIS_REGION, or dis.region in the config file (the endpoint host is not dis.<region>.myhuaweicloud.com)',
       '1 JWT secret(s) shorter than 32 bytes',
     ]);

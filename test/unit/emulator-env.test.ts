@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_PROJECT_ID, DEV_CREDENTIALS } from '../../src/emulator/emulator.ts';
 import { DEFAULT_EMULATOR_PORT, parseEmulatorEnv } from '../../src/emulator/env.ts';
+import { filesFrom } from '../helpers/config-results.ts';
 
 describe('parseEmulatorEnv', () => {
   it('when nothing is set, it uses the loopback defaults and the dev credentials', () => {
@@ -69,5 +70,31 @@ describe('parseEmulatorEnv', () => {
       assert.ok(text.includes(fragment), `missing ${fragment} in\n${text}`);
     }
     assert.equal(result.problems.length, 10);
+  });
+  it('when EMULATOR_SK_FILE names a file, the SK is read from it without its trailing newline', () => {
+    const result = parseEmulatorEnv(
+      { EMULATOR_AK: 'MYAK123', EMULATOR_SK_FILE: '/run/secrets/emulator-sk' },
+      filesFrom({ '/run/secrets/emulator-sk': 'sk-from-a-file\n' }),
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(result.config.credentials, [{ ak: 'MYAK123', sk: 'sk-from-a-file' }]);
+  });
+
+  it('when the SK file is missing or empty, or both EMULATOR_SK and the file are set, it says so without the value', () => {
+    const files = filesFrom({ '/empty': '\n' });
+    const problemsOf = (env: Readonly<Record<string, string>>): readonly string[] => {
+      const result = parseEmulatorEnv({ EMULATOR_AK: 'MYAK123', ...env }, files);
+      if (result.ok) assert.fail('expected problems');
+      return result.problems;
+    };
+    assert.deepEqual(problemsOf({ EMULATOR_SK_FILE: '/nope' }), [
+      'EMULATOR_SK_FILE: cannot read /nope (ENOENT)',
+    ]);
+    assert.deepEqual(problemsOf({ EMULATOR_SK_FILE: '/empty' }), [
+      'EMULATOR_SK_FILE: /empty is empty',
+    ]);
+    assert.deepEqual(problemsOf({ EMULATOR_SK: 'secret-in-env', EMULATOR_SK_FILE: '/empty' }), [
+      'EMULATOR_SK and EMULATOR_SK_FILE are both set; set only one',
+    ]);
   });
 });
