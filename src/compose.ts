@@ -10,6 +10,7 @@ import {
   breakerValue,
   createMetrics,
   registerSpoolGauges,
+  type BuildInfo,
   type Metrics,
 } from './observability/metrics.ts';
 import {
@@ -65,6 +66,8 @@ export interface ComposeEdges {
   /** The process's drain state (main.ts); answers close their connection while draining. */
   readonly draining?: () => boolean;
   readonly logger: Logger;
+  /** The running version (main.ts reads package.json): gateway_build_info and DIS's User-Agent. */
+  readonly build: BuildInfo;
 }
 
 export interface DevInfo {
@@ -233,6 +236,11 @@ function disEvents(metrics: Metrics, log: DisFailureLog): DisClientEvents {
   };
 }
 
+/** How DIS's logs and support tell the gateway's requests, and its releases, apart. */
+function userAgent(build: BuildInfo): string {
+  return `dis-gateway/${build.version}`;
+}
+
 interface DisParts {
   readonly client: DisClient;
   readonly emulatorUrl?: string;
@@ -262,6 +270,7 @@ async function composeDis(
       projectId: emulator.projectId,
       auth: { type: 'aksk', credentials },
       now: edges.now,
+      userAgent: userAgent(edges.build),
       events: disEvents(metrics, createDisFailureLog(edges.logger, edges.now)),
     });
     return {
@@ -292,6 +301,7 @@ async function composeDis(
     projectId: dis.projectId,
     auth,
     now: edges.now,
+    userAgent: userAgent(edges.build),
     limits: {
       maxRecordsPerRequest: dis.maxRecordsPerRequest,
       maxBytesPerRequest: dis.maxBytesPerRequest,
@@ -536,7 +546,7 @@ function composeAuth(config: Config, edges: ComposeEdges, metrics: Metrics): Aut
 }
 
 export async function composeGateway(config: Config, edges: ComposeEdges): Promise<Gateway> {
-  const metrics = createMetrics();
+  const metrics = createMetrics(edges.build);
   const dis = await composeDis(config, edges, metrics);
   const stores = composeStores(config, edges, metrics);
   if (stores.spool !== undefined) {

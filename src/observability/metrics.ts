@@ -17,16 +17,39 @@ export interface SpoolGaugeSource {
   >;
 }
 
+/** What gateway_build_info says: the gateway's version (package.json) and the Node release. */
+export interface BuildInfo {
+  readonly version: string;
+  readonly nodeVersion: string;
+}
+
+// prom-client's defaults that are gauges named like counters (`_total`): Prometheus's naming rules
+// and `promtool check metrics` reject them, and the same counts are in nodejs_active_{handles,
+// requests,resources} without the suffix.
+const MISNAMED_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
+
 const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = {
   closed: 0,
   'half-open': 1,
   open: 2,
 };
 
-export function createMetrics() {
+export function createMetrics(build: BuildInfo) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
+  // No prefix: Node dashboards and alerts expect prom-client's usual process_* and nodejs_* names.
+  collectDefaultMetrics({ register: registry });
+  for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
   const registers = [registry];
+  new Gauge({
+    name: 'gateway_build_info',
+    help: 'Always 1; the labels say which gateway version runs on which Node release',
+    labelNames: ['version', 'node_version'] as const,
+    registers,
+  }).set({ version: build.version, node_version: build.nodeVersion }, 1);
 
   const metrics = {
     registry,

@@ -139,7 +139,8 @@ describe('health, readiness, metrics and access logs', () => {
       'gateway_ratelimit_decisions_total',
       'gateway_webhook_verifications_total',
       'gateway_spool_depth',
-      'gateway_process_cpu_seconds_total',
+      'process_cpu_seconds_total',
+      'gateway_build_info',
     ]) {
       assert.ok(text.includes(name), `${name} is exposed`);
     }
