@@ -74,7 +74,7 @@ export function createMetrics(build: BuildInfo) {
     }),
     records: new Counter({
       name: 'gateway_records_total',
-      help: 'Records by logical stream and outcome (written, failed_retryable, failed, rejected, spooled)',
+      help: 'Records by logical stream and outcome (written, failed_retryable, failed, spooled)',
       labelNames: ['stream', 'outcome'] as const,
       registers,
     }),
@@ -156,51 +156,42 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Spool gauges read on each scrape; a failed read leaves them out of that scrape. */
 export function registerSpoolGauges(metrics: Metrics, source: SpoolGaugeSource): void {
-  let last: Awaited<ReturnType<SpoolGaugeSource['stats']>> = [];
-  const refresh = async (): Promise<void> => {
-    try {
-      last = await source.stats();
-    } catch {
-      last = [];
-    }
-  };
+  type Stats = Awaited<ReturnType<SpoolGaugeSource['stats']>>;
+  // A scrape collects the four gauges at once: they share one read, made for that scrape (not the
+  // previous one's).
+  let reading: Promise<Stats> | undefined;
+  const read = (): Promise<Stats> =>
+    (reading ??= source
+      .stats()
+      .catch((): Stats => [])
+      .finally(() => {
+        reading = undefined;
+      }));
   const registers = [metrics.registry];
-  const gauge = (
-    name: string,
-    help: string,
-    pick: (s: (typeof last)[number]) => number,
-    first: boolean,
-  ) =>
+  const gauge = (name: string, help: string, pick: (s: Stats[number]) => number) =>
     new Gauge({
       name,
       help,
       labelNames: ['dis_stream'] as const,
       registers,
       async collect() {
-        if (first) await refresh();
+        const stats = await read();
         this.reset();
-        for (const s of last) this.set({ dis_stream: s.disStream }, pick(s));
+        for (const s of stats) this.set({ dis_stream: s.disStream }, pick(s));
       },
     });
-  gauge('gateway_spool_depth', 'Entries in the spool per DIS stream', (s) => s.depth, true);
+  gauge('gateway_spool_depth', 'Entries in the spool per DIS stream', (s) => s.depth);
   gauge(
     'gateway_spool_pending',
     'Entries read by a forwarder and not yet acknowledged',
     (s) => s.pending,
-    false,
   );
   gauge(
     'gateway_spool_oldest_age_seconds',
     'Age of the oldest unsent entry',
     (s) => s.oldestAgeMs / 1000,
-    false,
   );
-  gauge(
-    'gateway_spool_dead_letters',
-    'Entries in the dead-letter stream',
-    (s) => s.deadLetters,
-    false,
-  );
+  gauge('gateway_spool_dead_letters', 'Entries in the dead-letter stream', (s) => s.deadLetters);
 }
 
 export function breakerValue(state: BreakerState): number {
