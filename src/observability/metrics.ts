@@ -53,6 +53,11 @@ export function createMetrics(build: BuildInfo) {
 
   const metrics = {
     registry,
+    ready: new Gauge({
+      name: 'gateway_ready',
+      help: 'Whether /readyz would answer 200 at this scrape: 1 ready, 0 not (draining, Redis)',
+      registers,
+    }),
     httpRequests: new Counter({
       name: 'gateway_http_requests_total',
       help: 'HTTP requests by route template, method and status',
