@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Histogram } from 'prom-client';
 import { parse } from 'yaml';
 import { createMetrics, registerSpoolGauges } from '../../src/observability/metrics.ts';
 import { renderPrometheusRule } from '../../scripts/render-prometheusrule.ts';
@@ -19,7 +20,7 @@ function knownSeries(): Set<string> {
   const names = new Set(['up']);
   for (const metric of metrics.registry.getMetricsAsArray()) {
     names.add(metric.name);
-    if (metric.type === 'histogram')
+    if (metric instanceof Histogram)
       for (const suffix of ['_bucket', '_sum', '_count']) names.add(metric.name + suffix);
   }
   return names;
