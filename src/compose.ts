@@ -10,6 +10,7 @@ import {
   breakerValue,
   createMetrics,
   registerSpoolGauges,
+  type BuildInfo,
   type Metrics,
 } from './observability/metrics.ts';
 import {
@@ -66,6 +67,8 @@ export interface ComposeEdges {
   /** The process's drain state (main.ts); answers close their connection while draining. */
   readonly draining?: () => boolean;
   readonly logger: Logger;
+  /** The running version (main.ts reads package.json): gateway_build_info and DIS's User-Agent. */
+  readonly build: BuildInfo;
 }
 
 export interface DevInfo {
@@ -236,6 +239,11 @@ function disEvents(metrics: Metrics, log: DisFailureLog): DisClientEvents {
   };
 }
 
+/** How DIS's logs and support tell the gateway's requests, and its releases, apart. */
+function userAgent(build: BuildInfo): string {
+  return `dis-gateway/${build.version}`;
+}
+
 interface DisParts {
   readonly client: DisClient;
   /** What the client connects with: the front door's stream calls use the same. */
@@ -269,6 +277,7 @@ async function composeDis(
       projectId: emulator.projectId,
       auth: { type: 'aksk', credentials },
       now: edges.now,
+      userAgent: userAgent(edges.build),
     };
     const client = createDisClient({
       ...connection,
@@ -304,6 +313,7 @@ async function composeDis(
     projectId: dis.projectId,
     auth,
     now: edges.now,
+    userAgent: userAgent(edges.build),
     timeouts: {
       connectMs: dis.connectTimeoutMs,
       headersMs: dis.requestTimeoutMs,
@@ -553,7 +563,7 @@ function composeAuth(config: Config, edges: ComposeEdges, metrics: Metrics): Aut
 }
 
 export async function composeGateway(config: Config, edges: ComposeEdges): Promise<Gateway> {
-  const metrics = createMetrics();
+  const metrics = createMetrics(edges.build);
   const dis = await composeDis(config, edges, metrics);
   const stores = composeStores(config, edges, metrics);
   if (stores.spool !== undefined) {

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { runDeadLettersCommand } from './cli/dead-letters-command.ts';
 import { runSendWebhookCommand } from './cli/send-webhook-command.ts';
 import type { SpoolAdminIo } from './cli/spool-admin.ts';
@@ -19,6 +20,18 @@ import { createLogger, devPrettyStream } from './observability/logger.ts';
 // `dead-letters` and `spool-consumers` (the spool's dead letters and forwarder group).
 
 const readFile = (path: string): string => readFileSync(path, 'utf8');
+
+/** package.json's version, read once here so that compose never reads files. */
+function readVersion(): string {
+  const parsed: unknown = JSON.parse(
+    readFile(fileURLToPath(new URL('../package.json', import.meta.url))),
+  );
+  const version =
+    typeof parsed === 'object' && parsed !== null && 'version' in parsed
+      ? parsed.version
+      : undefined;
+  return typeof version === 'string' ? version : 'unknown';
+}
 
 const write = (line: string): void => {
   console.log(line);
@@ -108,6 +121,7 @@ async function runGateway(): Promise<void> {
     instanceId: `${hostname()}-${process.pid}`,
     draining: () => lifecycle.shutdown?.draining() ?? false,
     logger,
+    build: { version: readVersion(), nodeVersion: process.versions.node },
   });
   try {
     await gateway.ready(config.redis.mode === 'memory' ? 0 : config.redis.connectTimeoutMs * 2);

@@ -22,7 +22,7 @@ import { webhooksRoute, type WebhooksRouteOptions } from './routes/webhooks.ts';
 export interface AppDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly health: Omit<HealthOptions, 'registry' | 'draining'>;
+  readonly health: Omit<HealthOptions, 'registry' | 'draining' | 'reportReady'>;
   /** From the first shutdown signal on, answers carry `Connection: close`. */
   readonly draining?: () => boolean;
   readonly records: RecordsRouteOptions;
@@ -73,6 +73,9 @@ export function createApp(deps: AppDeps): Express {
       ...deps.health,
       draining: deps.draining ?? (() => false),
       registry: deps.metrics.registry,
+      reportReady: (ready) => {
+        deps.metrics.ready.set(ready ? 1 : 0);
+      },
     }),
   );
   app.get('/openapi.json', function openapi(_req, res) {

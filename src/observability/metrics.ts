@@ -17,19 +17,47 @@ export interface SpoolGaugeSource {
   >;
 }
 
+/** What gateway_build_info says: the gateway's version (package.json) and the Node release. */
+export interface BuildInfo {
+  readonly version: string;
+  readonly nodeVersion: string;
+}
+
+// prom-client's defaults that are gauges named like counters (`_total`): Prometheus's naming rules
+// and `promtool check metrics` reject them, and the same counts are in nodejs_active_{handles,
+// requests,resources} without the suffix.
+const MISNAMED_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
+
 const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = {
   closed: 0,
   'half-open': 1,
   open: 2,
 };
 
-export function createMetrics() {
+export function createMetrics(build: BuildInfo) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
+  // No prefix: Node dashboards and alerts expect prom-client's usual process_* and nodejs_* names.
+  collectDefaultMetrics({ register: registry });
+  for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
   const registers = [registry];
+  new Gauge({
+    name: 'gateway_build_info',
+    help: 'Always 1; the labels say which gateway version runs on which Node release',
+    labelNames: ['version', 'node_version'] as const,
+    registers,
+  }).set({ version: build.version, node_version: build.nodeVersion }, 1);
 
   const metrics = {
     registry,
+    ready: new Gauge({
+      name: 'gateway_ready',
+      help: 'Whether /readyz would answer 200 at this scrape: 1 ready, 0 not (draining, Redis)',
+      registers,
+    }),
     httpRequests: new Counter({
       name: 'gateway_http_requests_total',
       help: 'HTTP requests by route template, method and status',
@@ -51,7 +79,7 @@ export function createMetrics() {
     }),
     records: new Counter({
       name: 'gateway_records_total',
-      help: 'Records by logical stream and outcome (written, failed_retryable, failed, rejected, spooled)',
+      help: 'Records by logical stream and outcome (written, failed_retryable, failed, spooled)',
       labelNames: ['stream', 'outcome'] as const,
       registers,
     }),
@@ -145,51 +173,42 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Spool gauges read on each scrape; a failed read leaves them out of that scrape. */
 export function registerSpoolGauges(metrics: Metrics, source: SpoolGaugeSource): void {
-  let last: Awaited<ReturnType<SpoolGaugeSource['stats']>> = [];
-  const refresh = async (): Promise<void> => {
-    try {
-      last = await source.stats();
-    } catch {
-      last = [];
-    }
-  };
+  type Stats = Awaited<ReturnType<SpoolGaugeSource['stats']>>;
+  // A scrape collects the four gauges at once: they share one read, made for that scrape (not the
+  // previous one's).
+  let reading: Promise<Stats> | undefined;
+  const read = (): Promise<Stats> =>
+    (reading ??= source
+      .stats()
+      .catch((): Stats => [])
+      .finally(() => {
+        reading = undefined;
+      }));
   const registers = [metrics.registry];
-  const gauge = (
-    name: string,
-    help: string,
-    pick: (s: (typeof last)[number]) => number,
-    first: boolean,
-  ) =>
+  const gauge = (name: string, help: string, pick: (s: Stats[number]) => number) =>
     new Gauge({
       name,
       help,
       labelNames: ['dis_stream'] as const,
       registers,
       async collect() {
-        if (first) await refresh();
+        const stats = await read();
         this.reset();
-        for (const s of last) this.set({ dis_stream: s.disStream }, pick(s));
+        for (const s of stats) this.set({ dis_stream: s.disStream }, pick(s));
       },
     });
-  gauge('gateway_spool_depth', 'Entries in the spool per DIS stream', (s) => s.depth, true);
+  gauge('gateway_spool_depth', 'Entries in the spool per DIS stream', (s) => s.depth);
   gauge(
     'gateway_spool_pending',
     'Entries read by a forwarder and not yet acknowledged',
     (s) => s.pending,
-    false,
   );
   gauge(
     'gateway_spool_oldest_age_seconds',
     'Age of the oldest unsent entry',
     (s) => s.oldestAgeMs / 1000,
-    false,
   );
-  gauge(
-    'gateway_spool_dead_letters',
-    'Entries in the dead-letter stream',
-    (s) => s.deadLetters,
-    false,
-  );
+  gauge('gateway_spool_dead_letters', 'Entries in the dead-letter stream', (s) => s.deadLetters);
 }
 
 export function breakerValue(state: BreakerState): number {

@@ -107,8 +107,8 @@ export async function runSoak(
       const text = await (await fetch(`${gateway.url}/metrics`)).text();
       heapSamples.push({
         tS: (performance.now() - started) / 1000,
-        oldMiB: sumMetric(text, 'gateway_nodejs_heap_space_size_used_bytes{space="old"}') / MIB,
-        committedMiB: sumMetric(text, 'gateway_nodejs_heap_size_total_bytes') / MIB,
+        oldMiB: sumMetric(text, 'nodejs_heap_space_size_used_bytes{space="old"}') / MIB,
+        committedMiB: sumMetric(text, 'nodejs_heap_size_total_bytes') / MIB,
       });
     } catch {
       // A missed scrape leaves a gap; the minute still has the others.

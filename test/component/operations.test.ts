@@ -65,6 +65,7 @@ describe('health, readiness, metrics and access logs', () => {
     assert.deepEqual(health.body, { status: 'ok' });
     const ready = await gw.http.get('/readyz');
     assert.equal(ready.status, 200);
+    assert.match((await gw.http.get('/metrics')).text, /^gateway_ready 1$/m);
     assert.deepEqual(ready.body, {
       status: 'ready',
       checks: { draining: false, redis: 'up', dis_breaker: 'closed' },
@@ -77,6 +78,7 @@ describe('health, readiness, metrics and access logs', () => {
       const res = await gw.http.get('/readyz');
       assert.equal(res.status, 503);
       assert.equal((res.body as { checks: { draining: boolean } }).checks.draining, true);
+      assert.match((await gw.http.get('/metrics')).text, /^gateway_ready 0$/m);
       const answer = await gw.http.get('/healthz');
       assert.equal(
         answer.headers.connection,
@@ -139,7 +141,8 @@ describe('health, readiness, metrics and access logs', () => {
       'gateway_ratelimit_decisions_total',
       'gateway_webhook_verifications_total',
       'gateway_spool_depth',
-      'gateway_process_cpu_seconds_total',
+      'process_cpu_seconds_total',
+      'gateway_build_info',
     ]) {
       assert.ok(text.includes(name), `${name} is exposed`);
     }

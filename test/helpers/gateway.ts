@@ -21,6 +21,8 @@ import { startRedis, type RedisServer } from './redis-server.ts';
 
 export const TEST_ISSUER = 'https://auth.test.internal';
 export const TEST_AUDIENCE = 'dis-gateway';
+/** What the test gateways say in gateway_build_info and DIS's User-Agent. */
+export const TEST_BUILD = { version: '0.0.0-test', nodeVersion: process.versions.node } as const;
 
 /** The claims of a valid test-gateway token for stream `clicks`, for tests that sign their own. */
 export function testClaims(): {
@@ -144,6 +146,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
     now: Date.now,
     instanceId: `test-${process.pid}`,
     logger,
+    build: TEST_BUILD,
     ...(options.draining === undefined ? {} : { draining: options.draining }),
   });
   await gateway.ready(2000);

@@ -17,6 +17,8 @@ export interface HealthOptions {
   /** The DIS client's circuit breaker. */
   readonly disBreaker: () => ReadinessAnswer['checks']['dis_breaker'];
   readonly registry: Registry;
+  /** Told on each scrape whether /readyz would answer 200 now (gateway_ready). */
+  readonly reportReady?: ((ready: boolean) => void) | undefined;
 }
 
 export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
@@ -36,25 +38,29 @@ export function healthRoutes(options: HealthOptions): Router {
   });
 
   router.get('/readyz', function readyz(_req: Request, res: Response) {
-    const draining = options.draining();
-    const redis = options.redis?.() ?? 'not_configured';
-    const dis = options.disBreaker();
-    const redisOk =
-      redis !== 'down' || (!options.redisRequired && (options.redisReached?.() ?? true));
-    const ready = !draining && redisOk;
-    const body: ReadinessAnswer = {
-      status: ready ? 'ready' : 'not_ready',
-      checks: { draining, redis, dis_breaker: dis },
-    };
+    const body = readiness(options);
     res.setHeader('Cache-Control', 'no-store');
-    res.status(ready ? 200 : 503).json(body);
+    res.status(body.status === 'ready' ? 200 : 503).json(body);
   });
 
   router.get('/metrics', async function metrics(_req: Request, res: Response) {
+    options.reportReady?.(readiness(options).status === 'ready');
     res.setHeader('Content-Type', options.registry.contentType);
     res.send(await options.registry.metrics());
   });
 
   for (const path of HEALTH_PATHS) router.all(path, methodNotAllowed('GET, HEAD'));
   return router;
+}
+
+function readiness(options: HealthOptions): ReadinessAnswer {
+  const draining = options.draining();
+  const redis = options.redis?.() ?? 'not_configured';
+  const dis = options.disBreaker();
+  const redisOk =
+    redis !== 'down' || (!options.redisRequired && (options.redisReached?.() ?? true));
+  return {
+    status: !draining && redisOk ? 'ready' : 'not_ready',
+    checks: { draining, redis, dis_breaker: dis },
+  };
 }
