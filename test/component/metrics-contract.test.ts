@@ -42,6 +42,7 @@ describe('the metrics README documents are the metrics /metrics exposes', () => 
             },
           },
           spool: { block_ms: 100 },
+          limits: { principals: { 'svc-frontdoor': { requests_per_s: 1, burst: 1 } } },
         }),
     });
     // Traffic that gives most labelled families a sample, so their label names can be compared.
@@ -61,6 +62,18 @@ describe('the metrics README documents are the metrics /metrics exposes', () => 
         'X-GitHub-Delivery': randomUUID(),
         'X-Hub-Signature-256': signGithub({ secret, body }),
       });
+    }
+    // The DIS front door: a request without credentials, then one over its caller's limit.
+    const frontdoor = `/v2/${gw.emulator.projectId}/records`;
+    await gw.http.post(frontdoor).set('Content-Type', 'application/json').send('{}');
+    const fdToken = gw.token({ scopes: ['dis:write:clicks'], subject: 'svc-frontdoor' });
+    const disStream = gw.streams[0]?.disStream ?? '';
+    for (let i = 0; i < 2; i++) {
+      await gw.http
+        .post(frontdoor)
+        .set('X-Auth-Token', fdToken)
+        .set('Content-Type', 'application/json')
+        .send({ stream_name: disStream, records: [{ data: 'YQ==' }] });
     }
     scrape = await waitFor('the forwarder to write the spooled delivery', async () => {
       const text = (await gw.http.get('/metrics')).text;

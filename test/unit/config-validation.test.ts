@@ -153,7 +153,7 @@ nonsense: 1
 `;
     assert.deepEqual(problemsOf(yaml, { LOG_LEVEL: 'loud', PORT: '1e3' }), [
       'PORT: must be a whole number, got "1e3"',
-      'nonsense: unknown section (expected server, log, dis, redis, auth, streams, limits, idempotency, webhooks, spool, ingest)',
+      'nonsense: unknown section (expected server, log, dis, redis, auth, streams, limits, idempotency, webhooks, spool, ingest, frontdoor)',
       'server.port: must be at most 65535',
       'server.prot: unknown key',
       'LOG_LEVEL (log.level): must be one of fatal, error, warn, info, debug, trace, silent',
