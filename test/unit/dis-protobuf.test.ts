@@ -28,6 +28,7 @@ function assertDecodeFails(input: Uint8Array, reason: ProtobufDecodeReason, offs
 }
 
 // Hand-computed: tag = field × 8 + wire type, as a varint; wire type 0 varint, 2 length-delimited.
+// prettier-ignore
 const GOLDEN_REQUEST = bytes(
   0x0a, 0x02, ...ascii('st'), //         1 streamName (1 << 3 | 2 = 0x0a), length 2, "st"
   0x12, 0x0b, //                         2 records (0x12), entry of 11 bytes:
@@ -35,8 +36,9 @@ const GOLDEN_REQUEST = bytes(
   0x2a, 0x01, ...ascii('k'), //            5 partitionKey (0x2a), length 1, "k"      (3 bytes)
   0xe8, 0x01, 0xac, 0x02, //               29 timestamp: 29 << 3 | 0 = 232 = e8 01; 300 = ac 02
   0xf2, 0x01, 0x02, ...ascii('id'), //   30 streamId: 30 << 3 | 2 = 242 = f2 01, length 2, "id"
-); // prettier-ignore
+);
 
+// prettier-ignore
 const GOLDEN_RESULT = bytes(
   0xa8, 0x01, 0x01, //                   21 failedRecordCount: 21 << 3 | 0 = 168 = a8 01; 1
   0xb2, 0x01, 0x09, //                   22 records: 22 << 3 | 2 = 178 = b2 01; entry of 9 bytes:
@@ -45,7 +47,7 @@ const GOLDEN_RESULT = bytes(
   0xb2, 0x01, 0x0f, //                   22 records, entry of 15 bytes:
   0xca, 0x01, 0x08, ...ascii('DIS.4303'), // 25 errorCode: 202 = ca 01, 8 bytes      (11 bytes)
   0xd2, 0x01, 0x01, ...ascii('x'), //      26 errorMessage: 210 = d2 01, "x"         (4 bytes)
-); // prettier-ignore
+);
 
 describe('PutRecords protobuf: golden bytes', () => {
   it('a small request decodes to its fields, with the two-byte tags of fields 29 and 30', () => {
@@ -187,6 +189,7 @@ describe('PutRecords protobuf: round trips', () => {
 
 describe('PutRecords protobuf: proto semantics', () => {
   it('unknown fields of every wire type are skipped, at the top and inside an entry', () => {
+    // prettier-ignore
     const input = bytes(
       0x18, 0x96, 0x01, //                 3 varint (unknown at the top)
       0x21, 1, 2, 3, 4, 5, 6, 7, 8, //     4 fixed64
@@ -201,7 +204,7 @@ describe('PutRecords protobuf: proto semantics', () => {
       0x1a, 0x01, 0x61, //                   3 data "a"
       0x15, 0, 0, 0, 0, //                   2 fixed32 (unknown in an entry)
       0x0a, 0x01, 0x73, //                 1 streamName "s"
-    ); // prettier-ignore
+    );
     assert.deepEqual(decodePutRecordsRequest(input), {
       streamName: 's',
       records: [{ data: Buffer.from('a') }],
@@ -209,6 +212,7 @@ describe('PutRecords protobuf: proto semantics', () => {
   });
 
   it('the last occurrence of an optional scalar wins', () => {
+    // prettier-ignore
     const input = bytes(
       0x0a, 0x01, 0x61, //                 streamName "a"
       0x12, 0x0c, //                       entry of 12 bytes:
@@ -217,7 +221,7 @@ describe('PutRecords protobuf: proto semantics', () => {
       0x2a, 0x01, 0x32, //                   partitionKey "2"
       0xe8, 0x01, 0x02, //                   timestamp 2
       0x0a, 0x01, 0x62, //                 streamName "b"
-    ); // prettier-ignore
+    );
     const decoded = decodePutRecordsRequest(input);
     assert.equal(decoded.streamName, 'b');
     const [entry] = decoded.records;
