@@ -73,7 +73,12 @@ if (command === 'check-config') {
   await runGateway();
 }
 
-function printDevBanner(url: string, dev: DevInfo, streams: readonly string[]): void {
+function printDevBanner(
+  url: string,
+  dev: DevInfo,
+  streamConfig: Readonly<Record<string, { readonly disStream: string }>>,
+): void {
+  const streams = Object.keys(streamConfig);
   const stream = streams[0] ?? 'events';
   const lines = [
     `dis-gateway (dev mode) listening on ${url}`,
@@ -94,6 +99,22 @@ function printDevBanner(url: string, dev: DevInfo, streams: readonly string[]): 
       `      -H 'Authorization: Bearer ${dev.token}' \\`,
       `      -H 'Content-Type: application/json' \\`,
       `      -d '{"records":[{"id":"evt-1","data":{"user_id":"u-42","action":"click"}}]}'`,
+    );
+  }
+  if (dev.frontdoor !== undefined) {
+    const { ak, sk, projectId } = dev.frontdoor;
+    const disStream = streamConfig[stream]?.disStream ?? stream;
+    lines.push(
+      `  DIS front door (${url}/v2/${projectId}/…, dev client made at startup, scope dis:write:*):`,
+      `    AK ${ak}  SK ${sk}  project ${projectId}`,
+      '  try it with the DIS Python v3 SDK (pip install huaweicloudsdkdis):',
+      '    from huaweicloudsdkcore.auth.credentials import BasicCredentials',
+      '    from huaweicloudsdkdis.v2 import DisClient, PutRecordsRequest, PutRecordsRequestEntry, SendRecordsRequest',
+      `    credentials = BasicCredentials("${ak}", "${sk}", "${projectId}")`,
+      `    client = DisClient.new_builder().with_credentials(credentials).with_endpoints(["${url}"]).build()`,
+      '    records = [PutRecordsRequestEntry(data="aGVsbG8sIGdhdGV3YXk=", partition_key="user-42")]',
+      `    request = SendRecordsRequest(body=PutRecordsRequest(stream_name="${disStream}", records=records))`,
+      '    print(client.send_records(request))',
     );
   }
   console.log(lines.join('\n'));
@@ -152,7 +173,7 @@ async function runGateway(): Promise<void> {
     logger.info({ url }, `dis-gateway listening on ${url}`);
     // Supervisors and tests wait for this line: it does not wait for the log buffer to fill.
     logger.flush();
-  } else printDevBanner(url, gateway.dev, Object.keys(config.streams));
+  } else printDevBanner(url, gateway.dev, config.streams);
 
   const shutdown = createShutdown({
     server,

@@ -19,6 +19,14 @@ import {
   recordsRequestSchema,
   streamNameSchema,
 } from './requests.ts';
+import {
+  apiGatewayErrorSchema,
+  disDescribeStreamSchema,
+  disErrorSchema,
+  disListStreamsSchema,
+  disPutRecordsRequestSchema,
+  disPutRecordsResultSchema,
+} from './frontdoor/schemas.ts';
 
 // The OpenAPI 3.1 description served at /openapi.json, generated from the zod schemas the routes
 // build their answers with (answers.ts, errors/problem-body.ts) and those describing the requests
@@ -98,12 +106,18 @@ const ANSWER_COMPONENTS = {
   Receipt: receiptAnswerSchema,
   Health: healthAnswerSchema,
   Readiness: readinessAnswerSchema,
+  DisPutRecordsResult: disPutRecordsResultSchema,
+  DisError: disErrorSchema,
+  ApiGatewayError: apiGatewayErrorSchema,
+  DisDescribeStream: disDescribeStreamSchema,
+  DisListStreams: disListStreamsSchema,
 } as const;
 
 /** Components from requests: the shape the gateway accepts (`io: 'input'`). */
 const REQUEST_COMPONENTS = {
   RecordIn: recordInSchema,
   RecordsRequest: recordsRequestSchema,
+  DisPutRecordsRequest: disPutRecordsRequestSchema,
 } as const;
 
 type ComponentName = keyof typeof ANSWER_COMPONENTS | keyof typeof REQUEST_COMPONENTS;
@@ -397,6 +411,95 @@ const receiptsOperation: OpenApiOperation = {
   },
 };
 
+/** The DIS front door (README "DIS-compatible front door"): DIS's own shapes, DIS's signatures. */
+const FRONTDOOR_SECURITY = [{ disAkSk: [] }, { xAuthToken: [] }];
+const projectParameter: OpenApiParameter = {
+  name: 'project_id',
+  in: 'path',
+  required: true,
+  description: 'The DIS project the gateway writes to (another is 400 DIS.4117)',
+  schema: jsonSchemaOf(z.string()),
+};
+const disError = (description: string, headerNames: readonly HeaderComponent[] = []) =>
+  jsonResponse(description, 'DisError', headerNames);
+const FRONTDOOR_REFUSALS = {
+  '401': jsonResponse(
+    'A refused signature or token: one body whatever the reason',
+    'ApiGatewayError',
+  ),
+  '403': disError('DIS.4116: the client may not write to this stream'),
+} as const;
+
+const putDisRecordsOperation: OpenApiOperation = {
+  operationId: 'putDisRecords',
+  summary: 'DIS PutRecords through the gateway (JSON or protobuf)',
+  security: FRONTDOOR_SECURITY,
+  parameters: [projectParameter, ...TRACE_PARAMETERS],
+  requestBody: {
+    required: true,
+    content: {
+      'application/json': { schema: ref('DisPutRecordsRequest') },
+      'application/x-protobuf': {},
+    },
+  },
+  responses: {
+    '200': {
+      description:
+        'Every record’s result in request order; records over a gateway limit carry DIS.4303. Protobuf for a protobuf request.',
+      headers: headers('RateLimit', 'RateLimit-Policy'),
+      content: {
+        'application/json': { schema: ref('DisPutRecordsResult') },
+        'application/x-protobuf': {},
+      },
+    },
+    '400': disError('DIS.4200, DIS.4201, DIS.4202, DIS.4301 or DIS.4117: nothing was written'),
+    ...FRONTDOOR_REFUSALS,
+    '413': disError('DIS.4200: more records or bytes than the gateway takes in one call'),
+    '415': disError('DIS.4200: another media type, or a Content-Encoding'),
+    '502': disError('DIS.5000: DIS refused the gateway’s request; nothing was written'),
+    '503': disError('DIS.5000: DIS cannot be reached, or limits cannot be checked', [
+      'Retry-After',
+    ]),
+    '504': disError('DIS.5000: DIS did not answer in time; the records may have been written'),
+  },
+};
+
+const describeDisStreamOperation: OpenApiOperation = {
+  operationId: 'describeDisStream',
+  summary: 'DIS DescribeStream of a stream the caller may write (from DIS, cached briefly)',
+  security: FRONTDOOR_SECURITY,
+  parameters: [
+    projectParameter,
+    {
+      name: 'stream_name',
+      in: 'path',
+      required: true,
+      schema: jsonSchemaOf(z.string()),
+    },
+  ],
+  responses: {
+    '200': jsonResponse('DIS’s description of the stream', 'DisDescribeStream'),
+    '400': disError('DIS.4301 (not a configured stream), DIS.4117 or DIS.4200'),
+    ...FRONTDOOR_REFUSALS,
+    '502': disError('DIS.5000: DIS refused the gateway’s credentials'),
+    '503': disError('DIS.5000: DIS cannot be reached', ['Retry-After']),
+  },
+};
+
+const listDisStreamsOperation: OpenApiOperation = {
+  operationId: 'listDisStreams',
+  summary: 'DIS ListStreams: the configured streams the caller may write',
+  security: FRONTDOOR_SECURITY,
+  parameters: [projectParameter],
+  responses: {
+    '200': jsonResponse('The streams, each described by DIS', 'DisListStreams'),
+    '400': disError('DIS.4117 or DIS.4200'),
+    '401': FRONTDOOR_REFUSALS['401'],
+    '502': disError('DIS.5000: DIS refused the gateway’s credentials'),
+    '503': disError('DIS.5000: DIS cannot be reached', ['Retry-After']),
+  },
+};
+
 function buildOpenApiDocument(): OpenApiDocument {
   return {
     openapi: '3.1.0',
@@ -411,7 +514,22 @@ function buildOpenApiDocument(): OpenApiDocument {
     servers: [{ url: '/', description: 'this gateway' }],
     components: {
       headers: HEADER_COMPONENTS,
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        disAkSk: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description:
+            'A DIS AK/SK signature (SDK-HMAC-SHA256 Access= or Credential=, V11-HMAC-SHA256) with an AK/SK the gateway issued (frontdoor.clients)',
+        },
+        xAuthToken: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Auth-Token',
+          description: 'A gateway JWT, as DIS SDKs send an IAM token',
+        },
+      },
       schemas: {
         ...componentSchemas(ANSWER_COMPONENTS, 'output'),
         ...componentSchemas(REQUEST_COMPONENTS, 'input'),
@@ -422,6 +540,9 @@ function buildOpenApiDocument(): OpenApiDocument {
       '/v1/streams/{stream}/records': { post: recordsOperation },
       '/v1/webhooks/{source}': { post: webhooksOperation },
       '/v1/receipts/{id}': { get: receiptsOperation },
+      '/v2/{project_id}/records': { post: putDisRecordsOperation },
+      '/v2/{project_id}/streams': { get: listDisStreamsOperation },
+      '/v2/{project_id}/streams/{stream_name}': { get: describeDisStreamOperation },
       '/healthz': {
         get: {
           operationId: 'getHealth',

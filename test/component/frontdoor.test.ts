@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGatewayOnRedis, type TestGatewayOnRedis } from '../helpers/gateway.ts';
+import { createOpenApiChecker } from '../helpers/openapi.ts';
 import { decodePutRecordsResult, encodePutRecordsRequest } from '../../src/dis/protobuf.ts';
 import { producerRequest, pythonJson, type SigningForm } from '../helpers/dis-producer.ts';
 
@@ -47,13 +48,16 @@ describe('DIS front door', () => {
     if (s === undefined) throw new Error(name);
     return s.disStream;
   };
-  const put = (
+  const checkPut = createOpenApiChecker('/v2/{project_id}/records', 'post');
+  const checkDescribe = createOpenApiChecker('/v2/{project_id}/streams/{stream_name}', 'get');
+  const checkList = createOpenApiChecker('/v2/{project_id}/streams', 'get');
+  const put = async (
     form: SigningForm,
     body: unknown,
     client: { ak: string; sk: string } = WRITER,
     extra: { projectId?: string; date?: Date; contentType?: string } = {},
-  ) =>
-    producerRequest({
+  ) => {
+    const res = await producerRequest({
       form,
       url: `${base}/v2/${extra.projectId ?? gw.emulator.projectId}/records${form === 'v3' ? '' : '/'}`,
       ak: client.ak,
@@ -69,6 +73,10 @@ describe('DIS front door', () => {
       ...(extra.date === undefined ? {} : { date: extra.date }),
       ...(extra.contentType === undefined ? {} : { contentType: extra.contentType }),
     });
+    // Every answer is one the OpenAPI document describes.
+    assert.deepEqual(checkPut(res), [], `${String(res.status)} ${res.text}`);
+    return res;
+  };
 
   before(async () => {
     gw = await startGatewayOnRedis({
@@ -194,7 +202,10 @@ describe('DIS front door', () => {
     const refused = await call(`/streams/${disStream('orders')}`);
     assert.equal(refused.status, 403);
     assert.equal((refused.json as { errorCode: string }).errorCode, 'DIS.4116');
+    assert.deepEqual(checkDescribe(described), []);
+    assert.deepEqual(checkDescribe(refused), []);
     const listed = await call('/streams');
+    assert.deepEqual(checkList(listed), []);
     assert.equal(listed.status, 200);
     assert.deepEqual((listed.json as { stream_names: string[] }).stream_names, [
       disStream('clicks'),

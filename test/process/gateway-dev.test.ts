@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { request } from 'undici';
 import { z } from 'zod';
 import { findCurlCommand, parseCurl } from '../helpers/process-curl.ts';
+import { producerRequest, pythonJson } from '../helpers/dis-producer.ts';
 import { spawnGateway } from '../helpers/process-gateway.ts';
 
 const Verdicts = z.object({
@@ -58,6 +59,30 @@ describe('dev mode, started the way the README shows it', () => {
     assert.equal(record.id, 'evt-1');
     assert.match(record.partition_id ?? '', /^shardId-\d{10}$/);
     assert.match(record.sequence_number ?? '', /^\d+$/);
+
+    // The DIS front door's dev client, used as the printed Python v3 snippet uses it: v3 signing,
+    // the project in X-Project-Id, Python's JSON separators, the stream the snippet names.
+    const client = /AK (\S+) {2}SK (\S+) {2}project ([0-9a-f]{32})/.exec(out);
+    assert.ok(client !== null, 'a dev AK/SK is printed');
+    const [, ak = '', sk = '', projectId = ''] = client;
+    const snippetStream = /stream_name="([\w-]+)"/.exec(out)?.[1];
+    assert.ok(snippetStream !== undefined, 'the snippet names a DIS stream');
+    assert.match(out, new RegExp(`with_endpoints\\(\\["${gateway.url}"\\]\\)`));
+    const sdk = await producerRequest({
+      form: 'v3',
+      url: `${gateway.url}/v2/${projectId}/records`,
+      ak,
+      sk,
+      region: 'cn-north-4',
+      projectId,
+      body: pythonJson({
+        records: [{ data: 'aGVsbG8sIGdhdGV3YXk=', partition_key: 'user-42' }],
+        stream_name: snippetStream,
+      }),
+    });
+    assert.equal(sdk.status, 200, sdk.text);
+    assert.deepEqual(Object.keys(sdk.json as object), ['failed_record_count', 'records']);
+    assert.equal((sdk.json as { failed_record_count: number }).failed_record_count, 0);
 
     // Ctrl-C, as a person stops dev mode: no load balancer to wait for, so no drain delay.
     assert.equal(await gateway.stop('SIGINT'), 0);
