@@ -83,7 +83,12 @@ export function composeFrontdoor(deps: FrontdoorDeps): FrontdoorParts | undefine
     close: () => management.close(),
     route: {
       auth: {
-        clients: createSignedClients({ clients, region: deps.region, now: deps.now }),
+        clients: createSignedClients({
+          clients,
+          region: deps.region,
+          now: deps.now,
+          allowUnsignedPayload: config.frontdoor.allowUnsignedPayload,
+        }),
         verifier: deps.verifier,
         onFailure: (reason, client) => {
           metrics.frontdoorAuthFailures.inc({ reason });

@@ -52,15 +52,24 @@ export function createSignedClients(options: {
   /** The region a legacy `Credential=` scope must name: the gateway's DIS region. */
   readonly region: string;
   readonly now: () => number;
+  /** `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (frontdoor.allow_unsigned_payload). */
+  readonly allowUnsignedPayload: boolean;
 }): SignedClients {
   const byAk = new Map(options.clients.map((client) => [client.ak, client]));
   const lookup = (ak: string) => byAk.get(ak);
+  const policy = {
+    allowUnsignedPayload: options.allowUnsignedPayload,
+    // A signature that does not cover the host could be sent to another gateway holding the
+    // same client; one without the date could be replayed for ever.
+    requiredSignedHeaders: ['host', 'x-sdk-date'],
+  };
   return {
     checkHeaders(headers) {
       const check = checkSignedHeaders(headers, {
         lookup,
         region: options.region,
         now: options.now(),
+        ...policy,
       });
       if (!check.ok) {
         const client = check.ak === undefined ? undefined : byAk.get(check.ak)?.name;
@@ -78,6 +87,7 @@ export function createSignedClients(options: {
         region: options.region,
         // The date was checked on arrival; a slow body must not turn it stale.
         now: parseSdkDate(signed.sdkDate)?.getTime() ?? options.now(),
+        ...policy,
       });
       if (!verdict.ok) return { ok: false, reason: verdict.reason, client: signed.client.name };
       return { ok: true, principal: signed.client.principal };

@@ -441,7 +441,12 @@ export const frontdoorSettings = z.strictObject({
   enabled: z.boolean({ error: 'must be true or false' }).default(true),
   clients: z.record(streamName, frontdoorClient).default({}),
   /** The older Python SDK sends partitions × 1,000 records in one call; DIS calls are chunked. */
-  maxRecordsPerRequest: positiveInt(100_000).default(10_000),
+  maxRecordsPerRequest: positiveInt(100_000).default(50_000),
+  /**
+   * Take `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (node-core sends it for a Content-Type other than
+   * exactly application/json): the body is then not covered by the signature. Off by default.
+   */
+  allowUnsignedPayload: z.boolean({ error: 'must be true or false' }).default(false),
   /** DIS's API gateway takes AK/SK-signed bodies of up to 12 MB. */
   bodyLimitBytes: positiveInt(64 * MIB).default(12 * MIB),
   /** How long a DescribeStream answer from DIS is reused. */

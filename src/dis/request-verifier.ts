@@ -1,4 +1,4 @@
-import { formatSdkDate, parseSdkDate } from './canonical.ts';
+import { formatSdkDate, parseSdkDate, sha256Hex } from './canonical.ts';
 import { verifyLegacySignature } from './legacy-signature.ts';
 import { headerValue, parseAuthorization, verifyV3Signature } from './signature-verifier.ts';
 import type { ArrivedRequest, ParsedAuthorization } from './signature-verifier.ts';
@@ -23,6 +23,14 @@ export interface SignedRequestCheck {
   readonly now: number;
   /** Allowed distance between `X-Sdk-Date` and the clock; DIS's gateway allows 15 minutes. */
   readonly maxSkewMs?: number | undefined;
+  /**
+   * A signed `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` leaves the body out of the signature (node-core
+   * sends it for a Content-Type other than exactly `application/json`). DIS takes it (default true);
+   * the front door refuses it unless configured, since the body could then be swapped.
+   */
+  readonly allowUnsignedPayload?: boolean | undefined;
+  /** Headers the signature must cover (the front door: `host` and `x-sdk-date`). */
+  readonly requiredSignedHeaders?: readonly string[] | undefined;
 }
 
 /** Why a signature was refused: for logs and metrics, never for the caller of the front door. */
@@ -34,6 +42,9 @@ export type SignatureFailure =
   | 'unknown-ak'
   | 'security-token'
   | 'bad-scope'
+  | 'unsigned-header'
+  | 'unsigned-payload'
+  | 'payload-hash'
   | 'bad-signature';
 
 export type SignatureVerdict =
@@ -108,7 +119,33 @@ export function checkSignedHeaders(
       return refuse('bad-scope', 'credential scope does not match the date or region', auth.ak);
     }
   }
+  const unsigned = check.requiredSignedHeaders?.find((name) => !auth.signedHeaders.includes(name));
+  if (unsigned !== undefined)
+    return refuse('unsigned-header', `${unsigned} is not among SignedHeaders`, auth.ak);
   return { ok: true, auth, sdkDate, credential };
+}
+
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * A signed `X-Sdk-Content-Sha256` stands for the body in the canonical request, so it must be the
+ * hash of the body that arrived; `UNSIGNED-PAYLOAD` (or anything not a hash) only where allowed.
+ */
+function payloadHashRefusal(
+  req: ArrivedRequest,
+  auth: ParsedAuthorization,
+  check: SignedRequestCheck,
+): Refusal | undefined {
+  if (!auth.signedHeaders.includes('x-sdk-content-sha256')) return undefined;
+  const claimed = headerValue(req.headers, 'x-sdk-content-sha256')?.trim() ?? '';
+  if (SHA256_HEX.test(claimed)) {
+    return claimed.toLowerCase() === sha256Hex(req.body)
+      ? undefined
+      : refuse('payload-hash', 'x-sdk-content-sha256 does not match the body', auth.ak);
+  }
+  return check.allowUnsignedPayload === false
+    ? refuse('unsigned-payload', 'the payload is not signed', auth.ak)
+    : undefined;
 }
 
 /** The whole check, the signature over the received bytes included. */
@@ -119,6 +156,8 @@ export function verifySignedRequest(
   const headers = checkSignedHeaders(req.headers, check);
   if (!headers.ok) return headers;
   const { auth, sdkDate, credential } = headers;
+  const payload = payloadHashRefusal(req, auth, check);
+  if (payload !== undefined) return payload;
   const valid =
     auth.scope === undefined
       ? verifyV3Signature(req, auth, sdkDate, credential.sk)

@@ -210,7 +210,9 @@ export function createBatcher(options: BatcherOptions): Batcher {
     queued: () => [...queues.values()].reduce((sum, q) => sum + q.records, 0),
     put: (request: PutRequest) => {
       const queue = queueFor(request.target.disStream, request.target.streamId);
-      if (queue.records + request.entries.length > options.maxQueuedRecords) {
+      // A request larger than the bound itself (the DIS front door takes the older Python SDK's
+      // partitions × 1,000 records in one call) goes into an empty queue, or it could never pass.
+      if (queue.records > 0 && queue.records + request.entries.length > options.maxQueuedRecords) {
         return Promise.reject(new BatcherOverloadedError(1000));
       }
       const { bytes } = request;

@@ -61,6 +61,18 @@ function toCatalogError(error: unknown): unknown {
   return error;
 }
 
+/** Keys come from callers' queries (stream, start partition, limit): the cache stays bounded. */
+const MAX_CACHED = 1_000;
+
+function evict(cache: Map<string, { expires: number }>, now: number): void {
+  for (const [key, entry] of cache) if (entry.expires <= now) cache.delete(key);
+  // Still full: the oldest go first (a Map iterates in insertion order).
+  for (const key of cache.keys()) {
+    if (cache.size < MAX_CACHED) break;
+    cache.delete(key);
+  }
+}
+
 export function createStreamCatalog(options: StreamCatalogOptions): StreamCatalog {
   const cache = new Map<string, { expires: number; answer: Promise<DescribeStreamResult> }>();
   const callTimeoutMs = options.callTimeoutMs ?? 5_000;
@@ -70,7 +82,7 @@ export function createStreamCatalog(options: StreamCatalogOptions): StreamCatalo
     const now = options.now();
     const hit = cache.get(key);
     if (hit !== undefined && hit.expires > now) return hit.answer;
-    if (cache.size > 1_000) cache.clear(); // bounded: keys come from callers' queries
+    if (cache.size >= MAX_CACHED) evict(cache, now);
     const answer = options.management
       .describeStream(disStream, query, { deadline: now + callTimeoutMs })
       .catch((error: unknown) => {

@@ -196,4 +196,21 @@ describe('micro-batching per DIS stream', () => {
       env.emulator.faults.clear();
     }
   });
+
+  it('takes a request larger than the queue bound into an empty queue only', async () => {
+    env.emulator.faults.setLatency(100);
+    try {
+      const b = batcher({ maxQueuedRecords: 20, maxInFlight: 1, maxRecords: 10 });
+      // 10 records in flight, nothing waiting: 35 are taken although the bound is 20.
+      const first = put(b, uniqueEntries(10));
+      const big = put(b, uniqueEntries(35));
+      // Now 35 wait: another request does not fit, however small.
+      await assert.rejects(put(b, uniqueEntries(1)), BatcherOverloadedError);
+      assert.equal((await first).failedCount, 0);
+      assert.equal((await big).failedCount, 0);
+      assert.equal((await put(b, uniqueEntries(35))).failedCount, 0);
+    } finally {
+      env.emulator.faults.clear();
+    }
+  });
 });

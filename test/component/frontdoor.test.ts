@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGatewayOnRedis, type TestGatewayOnRedis } from '../helpers/gateway.ts';
@@ -239,6 +240,67 @@ describe('DIS front door', () => {
     assert.equal(gw.stored('clicks').length, before);
   });
 
+  it('a valid signature over one body does not carry another, in every signing form', async () => {
+    const before = gw.stored('clicks').length;
+    const body = (text: string) =>
+      JSON.stringify({
+        stream_name: disStream('clicks'),
+        records: [{ data: Buffer.from(text).toString('base64') }],
+      });
+    const signed = body('signed-body');
+    const swapped = body('swapped-body');
+    const call = (form: SigningForm, extra: Partial<Parameters<typeof producerRequest>[0]>) =>
+      producerRequest({
+        form,
+        url: `${base}/v2/${gw.emulator.projectId}/records${form === 'v3' ? '' : '/'}`,
+        ak: WRITER.ak,
+        sk: WRITER.sk,
+        region: gw.emulator.region,
+        projectId: gw.emulator.projectId,
+        body: signed,
+        ...extra,
+      });
+    for (const form of ['v3', 'java-legacy', 'python-v11'] as const) {
+      const res = await call(form, { sendBody: swapped });
+      assert.equal(res.status, 401, `${form}: ${res.text}`);
+    }
+    // X-Sdk-Content-Sha256 signed in place of the body: a hash must be the body's, and
+    // UNSIGNED-PAYLOAD is refused unless frontdoor.allow_unsigned_payload.
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    const wrongHash = await call('v3', {
+      extraHeaders: { 'X-Sdk-Content-Sha256': sha(signed) },
+      sendBody: swapped,
+    });
+    assert.equal(wrongHash.status, 401);
+    const unsigned = await call('v3', {
+      extraHeaders: { 'X-Sdk-Content-Sha256': 'UNSIGNED-PAYLOAD' },
+      sendBody: swapped,
+    });
+    assert.equal(unsigned.status, 401);
+    assert.equal(gw.stored('clicks').length, before, 'nothing of a refused request is written');
+    const rightHash = await call('v3', { extraHeaders: { 'X-Sdk-Content-Sha256': sha(signed) } });
+    assert.equal(rightHash.status, 200, rightHash.text);
+    const failures = (await gw.http.get('/metrics')).text;
+    for (const reason of ['bad-signature', 'payload-hash', 'unsigned-payload'])
+      assert.match(
+        failures,
+        new RegExp(`gateway_frontdoor_auth_failures_total\\{reason="${reason}"\\} [1-9]`),
+      );
+  });
+
+  it('an empty stream_name counts as absent (python-dis sends empty fields), an unknown id is DIS.4301', async () => {
+    const empty = await put('v3', { stream_name: '', records: [{ data: 'YQ==' }] });
+    assert.equal(empty.status, 400);
+    assert.equal((empty.json as { errorCode: string }).errorCode, 'DIS.4200');
+    const byId = await put('v3', {
+      stream_name: '',
+      stream_id: 'no-such-id',
+      records: [{ data: 'YQ==' }],
+    });
+    assert.equal(byId.status, 400);
+    assert.equal((byId.json as { errorCode: string }).errorCode, 'DIS.4301');
+  });
+
   it('a client without the stream’s scope gets 403 DIS.4116; a wrong project id 400 DIS.4117', async () => {
     const before = gw.stored('orders').length;
     const scoped = await put(
@@ -273,7 +335,12 @@ describe('DIS front door', () => {
     const first = await put('v3', body(1), LIMITED);
     assert.equal(first.status, 200, first.text);
     assert.equal((first.json as { failed_record_count: number }).failed_record_count, 0);
-    const second = await put('v3', body(2), LIMITED);
+    // One request per second, burst 1: the next one within the second is throttled (a slow
+    // machine may let one through; then the one after it).
+    let n = 2;
+    let second = await put('v3', body(n), LIMITED);
+    while (n < 5 && (second.json as { failed_record_count: number }).failed_record_count === 0)
+      second = await put('v3', body(++n), LIMITED);
     assert.equal(second.status, 200, second.text);
     assert.deepEqual(second.json, {
       failed_record_count: 2,
@@ -282,11 +349,11 @@ describe('DIS front door', () => {
         { error_code: 'DIS.4303', error_message: 'Exceeded traffic control limit.' },
       ],
     });
-    assert.ok(!gw.stored('clicks').some((b) => b.toString().startsWith('limited-2')));
+    assert.ok(!gw.stored('clicks').some((b) => b.toString().startsWith(`limited-${n}-`)));
     await sleep(1100);
-    const third = await put('v3', body(3), LIMITED);
+    const third = await put('v3', body(9), LIMITED);
     assert.equal((third.json as { failed_record_count: number }).failed_record_count, 0);
-    assert.ok(gw.stored('clicks').some((b) => b.toString() === 'limited-3-a'));
+    assert.ok(gw.stored('clicks').some((b) => b.toString() === 'limited-9-a'));
   });
 
   it('X-Auth-Token carries a gateway JWT; a bad one gets the token 401', async () => {

@@ -22,6 +22,8 @@ export interface ProducerCall {
   readonly contentType?: string;
   readonly date?: Date;
   readonly extraHeaders?: Readonly<Record<string, string>>;
+  /** Sent instead of `body`, which is what was signed: a tampered request. */
+  readonly sendBody?: string | Uint8Array;
 }
 
 export interface ProducerAnswer {
@@ -129,7 +131,11 @@ export async function producerRequest(call: ProducerCall): Promise<ProducerAnswe
   const res = await request(call.url, {
     method,
     headers,
-    ...(call.body === undefined ? {} : { body: call.body }),
+    ...(call.sendBody !== undefined
+      ? { body: call.sendBody }
+      : call.body === undefined
+        ? {}
+        : { body: call.body }),
   });
   const bytes = Buffer.from(await res.body.arrayBuffer());
   const text = bytes.toString('utf8');

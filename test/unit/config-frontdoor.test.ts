@@ -23,7 +23,8 @@ describe('config: frontdoor', () => {
     const none = expectConfig(load('{}'));
     assert.equal(none.frontdoor.enabled, true);
     assert.deepEqual(none.frontdoor.clients, {});
-    assert.equal(none.frontdoor.maxRecordsPerRequest, 10_000);
+    assert.equal(none.frontdoor.maxRecordsPerRequest, 50_000);
+    assert.equal(none.frontdoor.allowUnsignedPayload, false);
     assert.equal(none.frontdoor.bodyLimitBytes, 12 * 1024 * 1024);
     const config = expectConfig(
       load(`

@@ -63,7 +63,13 @@ export function verifySignature(options: FrontdoorAuthOptions) {
       next(); // a token request, already verified
       return;
     }
-    const url = req.originalUrl;
+    // The request target as it arrived; an absolute-form one (`POST http://host/v2/…`) by its path.
+    const target = req.originalUrl;
+    const url = target.startsWith('/')
+      ? target
+      : URL.canParse(target)
+        ? pathAndQuery(target)
+        : target;
     const q = url.indexOf('?');
     const verdict = options.clients.verify(
       {
@@ -83,4 +89,9 @@ export function verifySignature(options: FrontdoorAuthOptions) {
     res.locals.principal = verdict.principal;
     next();
   };
+}
+
+function pathAndQuery(target: string): string {
+  const parsed = new URL(target);
+  return `${parsed.pathname}${parsed.search}`;
 }

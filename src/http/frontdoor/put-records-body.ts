@@ -102,7 +102,9 @@ export function checkPutRecords(
   arrived: ArrivedPutRecords,
   limits: PutRecordsLimits,
 ): CheckedPutRecords {
-  const { streamName, streamId } = arrived;
+  // python-dis sends `stream_id: ""` beside the name (and an empty name beside an id): absent.
+  const streamName = arrived.streamName === '' ? undefined : arrived.streamName;
+  const streamId = arrived.streamId === '' ? undefined : arrived.streamId;
   if (streamName === undefined && streamId === undefined)
     throw invalidRequest('stream_name is required');
   if (streamName !== undefined && !STREAM_NAME.test(streamName))

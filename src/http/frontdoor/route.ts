@@ -6,6 +6,8 @@ import {
   encodePutRecordsResult,
   ProtobufDecodeError,
 } from '../../dis/protobuf.ts';
+import { parsePartitionId } from '../../dis/wire.ts';
+import { InvariantError } from '../../errors/coded-error.ts';
 import { acceptNow, type AcceptRecords, type RecordsResult } from '../../ingest/accept-records.ts';
 import type { RateLimiter } from '../../ratelimit/types.ts';
 import { principalOf } from '../middleware/authenticate.ts';
@@ -135,8 +137,15 @@ function resultError(result: RecordsResult): DisAnswerError {
       );
     case 'upstream-error':
       return systemError(502, 'DIS refused the gateway’s request; nothing was written');
-    default:
-      return systemError(500, 'The gateway could not take the records; nothing was written');
+    case 'not-stored':
+    case 'accepted':
+    case 'replayed':
+    case 'in-progress':
+    case 'mismatch':
+    case 'written':
+    case 'partial':
+      // Front-door calls carry no Idempotency-Key and are sync: none of these can come back here.
+      throw new InvariantError(`the front door got a ${result.kind} result`);
   }
 }
 
@@ -190,8 +199,10 @@ export function frontdoorRoute(options: FrontdoorRouteOptions): Router {
   router.post(
     RECORDS,
     template(RECORDS),
+    authenticateHeaders(options.auth),
     noEncoding,
-    ...auth,
+    readBody,
+    verifySignature(options.auth),
     checkProject,
     async function putRecords(req: Request, res: Response) {
       const kind = bodyKind(req.headers['content-type']);
@@ -216,10 +227,13 @@ export function frontdoorRoute(options: FrontdoorRouteOptions): Router {
       }
       const checked = checkPutRecords(arrived, limits);
       const principal = principalOf(res);
+      // DIS looks the stream up by name, and by id when the name finds none (dis-api.md §2.1).
+      const { streamName, streamId } = checked;
+      const named = streamName === undefined ? undefined : byName.get(streamName);
       const stream =
-        checked.streamName !== undefined
-          ? writableStream(principal, byName.get(checked.streamName), checked.streamName)
-          : writableStream(principal, byId.get(checked.streamId ?? ''), checked.streamId ?? '');
+        named === undefined && streamId !== undefined && byId.has(streamId)
+          ? writableStream(principal, byId.get(streamId), streamId)
+          : writableStream(principal, named, streamName ?? streamId ?? '');
       const count = checked.records.length;
       res.locals.stream = stream;
       res.locals.recordCounts = { received: count, failed: 0 };
@@ -260,18 +274,20 @@ export function frontdoorRoute(options: FrontdoorRouteOptions): Router {
         trace: res.locals.trace,
       });
       if (result.kind === 'written' || result.kind === 'partial') {
-        // The render wrote DIS's JSON (an answer is text, as an Idempotency-Key would store it).
-        const answer = JSON.parse(result.answer.body) as {
-          failed_record_count: number;
-          records: DisPutResult['records'];
-        };
-        res.locals.recordCounts = { received: count, failed: answer.failed_record_count };
+        res.locals.recordCounts = { received: count, failed: result.failedCount };
         if (kind === 'json') send(res, 200, 'application/json', result.answer.body);
-        else
+        else {
+          // The render writes DIS's JSON (an answer is text, as an Idempotency-Key stores it);
+          // a protobuf caller gets the same result re-encoded.
+          const answer = JSON.parse(result.answer.body) as {
+            failed_record_count: number;
+            records: DisPutResult['records'];
+          };
           sendResult(res, kind, {
             failedCount: answer.failed_record_count,
             records: answer.records,
           });
+        }
         return;
       }
       // Nothing was sent because the gateway's queue or the caller's wait ran out: backpressure.
@@ -333,8 +349,19 @@ export function frontdoorRoute(options: FrontdoorRouteOptions): Router {
       const limit = limitText === undefined ? undefined : Number(limitText);
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000))
         throw invalidRequest('limit_partitions must be an integer from 1 to 1000');
+      // python-dis sends an empty start_partitionId: no start.
+      const startQuery = req.query.start_partitionId;
+      const startText =
+        typeof startQuery === 'string' && startQuery !== '' ? startQuery : undefined;
+      const startIndex = startText === undefined ? undefined : parsePartitionId(startText);
+      if (
+        (startQuery !== undefined && typeof startQuery !== 'string') ||
+        (startText !== undefined && startIndex === undefined)
+      )
+        throw invalidRequest('start_partitionId must be a partition id like shardId-0000000003');
+      // One form for each partition: a cache key per partition, not per spelling.
       const start =
-        typeof req.query.start_partitionId === 'string' ? req.query.start_partitionId : undefined;
+        startIndex === undefined ? undefined : `shardId-${String(startIndex).padStart(10, '0')}`;
       try {
         const described = await options.catalog.describe(name, {
           ...(start === undefined ? {} : { startPartitionId: start }),
