@@ -27,6 +27,8 @@ export interface BenchArgs {
   readonly upstream: 'minimal' | 'emulator';
   /** How open loops pace requests: evenly spaced (default) or autocannon's per-second bursts. */
   readonly pacer: 'paced' | 'autocannon';
+  /** Closed loops of a fixed request: wrk (default) or autocannon (to compare with older runs). */
+  readonly generator: 'wrk' | 'autocannon';
 }
 
 export type ParsedArgs =
@@ -37,6 +39,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--repeti
                       [--connections N] [--rate R] [--only a,b] [--soak S] [--profile]
                       [--profile-variant LABEL] [--profile-rate R]
                       [--upstream minimal|emulator] [--pacer paced|autocannon]
+                      [--generator wrk|autocannon]
   --quick          1 x 3 s per cell after a 1 s warm-up (a smoke run)
   --duration S     seconds per repetition (default 10, max 120)
   --repetitions N  repetitions per cell (default 3, max 10)
@@ -57,7 +60,9 @@ export const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--repeti
   --upstream U     minimal (default: answers PutRecords, spot-checks signatures) or emulator
                    (the full DIS emulator, throttling off; it limits the baseline on 2 cores)
   --pacer P        open loops: paced (default; evenly spaced requests) or autocannon (its
-                   overallRate: every connection bursts at the start of each second)`;
+                   overallRate: every connection bursts at the start of each second)
+  --generator G    closed loops of a fixed request: wrk (default; Debian's wrk, ~0.1 core) or
+                   autocannon (a Node process taking most of a core: compresses every ratio)`;
 
 export const WORKLOAD_NAMES = ['single', 'batch50', 'ndjson50', 'webhook'] as const;
 
@@ -82,6 +87,7 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
   let quick = false;
   let upstream: BenchArgs['upstream'] = 'minimal';
   let pacer: BenchArgs['pacer'] = 'paced';
+  let generator: BenchArgs['generator'] = 'wrk';
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i] ?? '';
     const next = (): string | undefined => {
@@ -144,6 +150,12 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
         else value = '--pacer takes paced or autocannon';
         break;
       }
+      case '--generator': {
+        const name = next();
+        if (name === 'wrk' || name === 'autocannon') generator = name;
+        else value = '--generator takes wrk or autocannon';
+        break;
+      }
       case '--only': {
         only = (next() ?? '')
           .split(',')
@@ -176,6 +188,7 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
       quick,
       upstream,
       pacer,
+      generator,
     },
   };
 }

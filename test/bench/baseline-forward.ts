@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
-import { signRequest, type AkSkCredentials } from '../../src/dis/signer.ts';
+import type { AkSkCredentials } from '../../src/dis/signer.ts';
 import type { PutRecordsRequestEntry } from '../../src/dis/wire.ts';
+import { createLeanSigner } from './lean-signer.ts';
 
 // What the baseline does per request, kept to the transformation the gateway must do anyway:
 // parse the body, Base64 each record's data (its JSON text), build the PutRecords body, sign it
-// with the same signer and send it over an undici keep-alive pool: the same upstream call as the
-// gateway's. No validation beyond what JSON.parse does, no auth, no limits, no logs, no metrics.
+// with a lean signer (lean-signer.ts: precomputed canonical pieces, what a well-written forwarder
+// pays) and send it over an undici keep-alive pool: the same upstream call as the gateway's, one
+// per request. No validation beyond what JSON.parse does, no auth, no limits, no logs, no metrics.
 
 export interface BaselineForwarderOptions {
   readonly endpoint: string;
@@ -105,21 +107,19 @@ export function createBaselineForwarder(options: BaselineForwarderOptions): Base
   const pool = new Pool(origin, { connections: options.connections, keepAliveTimeout: 4000 });
   const path = `/v2/${options.projectId}/records`;
   const url = new URL(path, origin);
+  const signer = createLeanSigner({
+    url,
+    projectId: options.projectId,
+    ak: options.credentials.ak,
+    sk: options.credentials.sk,
+  });
   return {
     put: async (disStream, entries) => {
       const body = JSON.stringify({ stream_name: disStream, records: entries });
-      const signed = signRequest({
-        method: 'POST',
-        url,
-        headers: { 'Content-Type': 'application/json', 'X-Project-Id': options.projectId },
-        body,
-        credentials: options.credentials,
-        date: new Date(),
-      });
       const response = await pool.request({
         method: 'POST',
         path,
-        headers: signed.headers,
+        headers: signer.sign(body, new Date()),
         body,
       });
       const text = await response.body.text();

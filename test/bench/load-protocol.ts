@@ -36,6 +36,8 @@ export const RunCommand = z.object({
   rate: z.number().positive().optional(),
   /** Open loops: evenly spaced requests, or autocannon's `overallRate` (bursts each second). */
   pacer: z.enum(['paced', 'autocannon']).optional(),
+  /** Closed loops: wrk (default for a fixed request) or autocannon (`--generator autocannon`). */
+  generator: z.enum(['wrk', 'autocannon']).optional(),
 });
 export type RunCommand = z.infer<typeof RunCommand>;
 
@@ -51,8 +53,8 @@ export const LatencySummary = z.object({
 export type LatencySummary = z.infer<typeof LatencySummary>;
 
 export const RunResult = z.object({
-  /** autocannon for closed loops; a paced undici sender for open loops (see load-open.ts). */
-  generator: z.enum(['autocannon', 'autocannon-rate', 'paced']),
+  /** wrk for closed loops of one static request, autocannon for signed webhooks, a paced undici sender for open loops. */
+  generator: z.enum(['wrk', 'autocannon', 'autocannon-rate', 'paced']),
   durationS: z.number(),
   /** Every answer received, whatever its status. */
   responses: z.number(),

@@ -2,6 +2,7 @@ import autocannon, { type RequestParams, type RequestSpec } from 'autocannon';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { signStandardWebhook } from '../../src/webhooks/sign.ts';
 import { runOpenLoop } from './load-open.ts';
+import { runWrk } from './load-wrk.ts';
 import {
   RunCommand,
   type LatencySummary,
@@ -11,8 +12,9 @@ import {
 } from './load-protocol.ts';
 
 // The load generator: a child process (forked by load-client.ts with an IPC channel) that runs one
-// load run per `run` command and answers with a summary: autocannon for closed loops, a paced
-// sender for open loops (load-open.ts says why). Latencies are recorded here in microseconds;
+// load run per `run` command and answers with a summary: wrk for closed loops of a fixed request
+// (load-wrk.ts), autocannon for closed loops of signed webhooks, a paced sender for open loops
+// (load-open.ts says why). Latencies are recorded here in microseconds;
 // autocannon's own histogram keeps whole milliseconds, too coarse for "median within 1 ms".
 
 function send(reply: LoadReply): void {
@@ -114,6 +116,14 @@ async function runAutocannon(
 
 async function runOnce(command: RunCommand): Promise<RunResult> {
   const histogram = createHistogram();
+  // Closed loops of one fixed request: wrk (load-wrk.ts); signed webhooks need a fresh signature
+  // per request, which autocannon's setupRequest makes.
+  if (
+    command.rate === undefined &&
+    command.request.kind === 'static' &&
+    command.generator !== 'autocannon'
+  )
+    return runWrk(command);
   if (command.rate === undefined || command.pacer === 'autocannon')
     return runAutocannon(command, histogram);
   const counts = await runOpenLoop({

@@ -71,6 +71,7 @@ export interface WindowOptions {
   readonly durationS: number;
   readonly rate: number | undefined;
   readonly pacer?: 'paced' | 'autocannon' | undefined;
+  readonly generator?: 'wrk' | 'autocannon' | undefined;
 }
 
 export async function measureWindow(
@@ -88,7 +89,8 @@ export async function measureWindow(
     target: readCpuTicks(pids.target) ?? Number.NaN,
     upstream: readCpuTicks(pids.upstream) ?? Number.NaN,
     redis: pids.redis === undefined ? 0 : (readCpuTicks(pids.redis) ?? Number.NaN),
-    load: readCpuTicks(pids.load) ?? Number.NaN,
+    // With its children: wrk runs as one, and is reaped before the run answers.
+    load: readCpuTicks(pids.load, { children: true }) ?? Number.NaN,
   });
   const callsBefore = await putRecordsCalls(observers.upstreamUrl);
   const logBefore = fileSize(target.logFile);
@@ -104,6 +106,7 @@ export async function measureWindow(
     durationS: options.durationS,
     ...(options.rate === undefined ? {} : { rate: options.rate }),
     ...(options.pacer === undefined ? {} : { pacer: options.pacer }),
+    ...(options.generator === undefined ? {} : { generator: options.generator }),
   });
 
   const wallS = (performance.now() - started) / 1000;

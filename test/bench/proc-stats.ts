@@ -30,15 +30,21 @@ function readText(path: string): string | undefined {
   }
 }
 
-/** utime + stime of a process in clock ticks (fields 14 and 15 of /proc/<pid>/stat). */
-export function readCpuTicks(pid: number): number | undefined {
+/** utime + stime of a process in clock ticks (fields 14 and 15 of /proc/<pid>/stat), optionally with its waited-for children's. */
+export function readCpuTicks(
+  pid: number,
+  options: { readonly children?: boolean } = {},
+): number | undefined {
   const stat = readText(`/proc/${pid}/stat`);
   if (stat === undefined) return undefined;
   // The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
-  return Number.isFinite(utime) && Number.isFinite(stime) ? utime + stime : undefined;
+  // cutime + cstime (fields 16 and 17): children that exited and were waited for.
+  const children = options.children === true ? Number(fields[13]) + Number(fields[14]) : 0;
+  const total = utime + stime + children;
+  return Number.isFinite(total) ? total : undefined;
 }
 
 export interface MemoryReading {

@@ -90,6 +90,7 @@ export async function runCells(
         connections: args.connections,
         durationS: args.warmupS,
         pacer: args.pacer,
+        generator: args.generator,
         ...(rate === undefined ? {} : { rate }),
       });
       checkWarmup(target, workload, warm);
@@ -106,6 +107,7 @@ export async function runCells(
           durationS: args.durationS,
           rate,
           pacer: args.pacer,
+          generator: args.generator,
         });
         samples.get(target.label)?.push(sample);
         log(

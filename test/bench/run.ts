@@ -13,6 +13,7 @@ import {
   WEBHOOK_SOURCE,
 } from './gateway-setup.ts';
 import { startLoadClient } from './load-client.ts';
+import { ensureWrk } from './wrk-install.ts';
 import type { Observers } from './measure.ts';
 import { createProcessSet } from './processes.ts';
 import { clockTicksPerSecond, machineInfo } from './proc-stats.ts';
@@ -87,6 +88,7 @@ async function main(args: BenchArgs): Promise<void> {
 
   try {
     log(`bench: ${machineLine(machine)}`);
+    if (args.generator === 'wrk') ensureWrk(log);
     rig = await startRig(processes, RESULTS, args.upstream);
     const load = await startLoadClient(processes, minimalEnv());
     for (const s of rig.skipped) log(`bench: ${s.variant.label} not measured: ${s.reason}`);

@@ -4,6 +4,7 @@ import {
   childTraceHeaders,
   parseTraceparent,
   parseTracestate,
+  randomHex,
   startTrace,
 } from '../../src/observability/trace-context.ts';
 
@@ -76,5 +77,19 @@ describe('W3C trace context', () => {
     const child = childTraceHeaders(startTrace([VALID], undefined), zeroFirst);
     assert.equal(child.traceparent, `00-${TRACE}-${'1'.repeat(16)}-01`);
     assert.equal(child.tracestate, undefined);
+  });
+});
+
+describe('trace ids from the random pool', () => {
+  it('are hex of the asked length and all distinct across several refills of the pool', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 3000; i++) {
+      const span = randomHex(8);
+      const trace = randomHex(16);
+      assert.match(span, /^[0-9a-f]{16}$/);
+      assert.match(trace, /^[0-9a-f]{32}$/);
+      seen.add(span).add(trace);
+    }
+    assert.equal(seen.size, 6000, '3000 × (8 + 16) bytes is 17 refills of a 4 KiB pool');
   });
 });
