@@ -1,5 +1,6 @@
-import express, { type Express } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { AppError } from '../errors/app-error.ts';
+import { InvariantError } from '../errors/coded-error.ts';
 import { methodNotAllowed } from './router.ts';
 import {
   notFound,
@@ -35,6 +36,23 @@ export interface AppDeps {
   readonly onUnexpectedError?: ProblemHandlerOptions['onUnexpected'];
 }
 
+/** A synchronous step before routing: it sets headers or locals, or throws to refuse the request. */
+type RequestHandler = (req: Request, res: Response, next: NextFunction) => void;
+
+const proceed: NextFunction = (error?: unknown) => {
+  // The steps throw to refuse; one that passed an error to next() is a bug in it.
+  if (error !== undefined)
+    throw new InvariantError('a prelude step passed an error to next()', { cause: error });
+};
+
+/** Runs the steps in order, in one layer; a throw goes to the error handlers as from any middleware. */
+function prelude(steps: readonly RequestHandler[]) {
+  return function beforeRouting(req: Request, res: Response, next: NextFunction): void {
+    for (const step of steps) step(req, res, proceed);
+    next();
+  };
+}
+
 /** The Express app; it never listens (main.ts and tests do). */
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -48,26 +66,35 @@ export function createApp(deps: AppDeps): Express {
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
 
-  app.use(requestId());
-  app.use(traceContext());
-  app.use(accessLog(deps.logger, deps.metrics));
-  app.use(function oneHost(req, _res, next) {
-    // RFC 9112 §3.2: a request with more than one Host field is invalid (which one would a proxy
-    // in front have routed by?).
-    if ((req.headersDistinct.host?.length ?? 0) > 1) {
-      throw new AppError('ERR_HTTP_BAD_REQUEST', { detail: 'Send exactly one Host header' });
-    }
-    next();
-  });
+  // The steps every request takes before routing, run as one middleware: each was its own layer
+  // of Express's chain (six dispatches per request). Order matters: the access line is hooked
+  // before anything can refuse the request, so a refusal is logged too.
+  const steps: RequestHandler[] = [
+    requestId(),
+    traceContext(),
+    accessLog(deps.logger, deps.metrics),
+    function oneHost(req) {
+      // RFC 9112 §3.2: a request with more than one Host field is invalid (which one would a proxy
+      // in front have routed by?).
+      if ((req.headersDistinct.host?.length ?? 0) > 1) {
+        throw new AppError('ERR_HTTP_BAD_REQUEST', { detail: 'Send exactly one Host header' });
+      }
+    },
+  ];
   const { draining } = deps;
   if (draining !== undefined) {
-    app.use(function closeWhileDraining(_req, res, next) {
+    steps.push(function closeWhileDraining(_req, res) {
       if (draining()) res.setHeader('Connection', 'close');
-      next();
     });
   }
-  app.use(securityHeaders());
+  steps.push(securityHeaders());
+  app.use(prelude(steps));
 
+  // The hot routes first: a request is matched against the layers in this order.
+  app.use(recordsRoute(deps.records));
+  app.use(webhooksRoute(deps.webhooks));
+  app.use(receiptsRoute(deps.receipts));
+  if (deps.frontdoor !== undefined) app.use(frontdoorRoute(deps.frontdoor));
   app.use(
     healthRoutes({
       ...deps.health,
@@ -82,10 +109,6 @@ export function createApp(deps: AppDeps): Express {
     res.json(OPENAPI_DOCUMENT);
   });
   app.all('/openapi.json', methodNotAllowed('GET, HEAD'));
-  app.use(recordsRoute(deps.records));
-  app.use(webhooksRoute(deps.webhooks));
-  app.use(receiptsRoute(deps.receipts));
-  if (deps.frontdoor !== undefined) app.use(frontdoorRoute(deps.frontdoor));
 
   app.use(notFound());
   app.use(problemHandler({ onUnexpected: deps.onUnexpectedError }));

@@ -1,5 +1,4 @@
 import { CodedError } from '../errors/coded-error.ts';
-import { z } from 'zod';
 import { AppError } from '../errors/app-error.ts';
 import type { RedisClient } from '../redis/connect.ts';
 import { defineScript } from '../redis/script.ts';
@@ -31,7 +30,12 @@ export interface RedisRateLimiterOptions {
   };
 }
 
-const ConsumeReply = z.array(z.number().int());
+/** The script's reply: integers only. Checked by hand: a zod parse per request was 2 % of CPU. */
+function consumeReply(value: unknown): number[] {
+  if (!Array.isArray(value) || !value.every((n) => Number.isInteger(n)))
+    throw new CodedError('ERR_REDIS_BAD_REPLY', 'rate limit script answered something else');
+  return value as number[];
+}
 
 /**
  * Limits shared by every gateway instance: one Lua call per request checks all the request's
@@ -137,7 +141,7 @@ async function checkGroup(
   to: number,
 ): Promise<Evaluation> {
   const group = buckets.slice(from, to);
-  const reply = ConsumeReply.parse(
+  const reply = consumeReply(
     await consume(
       group.map((bucket) => bucket.key),
       group.flatMap((bucket) => [bucket.limit.ratePerS, bucket.limit.burst, bucket.cost]),

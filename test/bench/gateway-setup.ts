@@ -120,8 +120,22 @@ export interface GatewayEnvInput {
   readonly webhookSecret: string;
 }
 
+/**
+ * The Deployment's NODE_OPTIONS (deploy/base/deployment.yaml): the gateway is measured as it runs
+ * in production. BENCH_GATEWAY_NODE_OPTIONS replaces it for an experiment.
+ */
+export function deploymentNodeOptions(): string {
+  const override = process.env.BENCH_GATEWAY_NODE_OPTIONS;
+  if (override !== undefined) return override;
+  const text = readFileSync(new URL('../../deploy/base/deployment.yaml', import.meta.url), 'utf8');
+  const match = /- name: NODE_OPTIONS\n\s+value: (.+)\n/.exec(text);
+  if (match?.[1] === undefined) throw new Error('deploy/base/deployment.yaml sets no NODE_OPTIONS');
+  return match[1].trim().replace(/^['"]|['"]$/g, '');
+}
+
 export function gatewayEnv(input: GatewayEnvInput): Record<string, string> {
   return {
+    NODE_OPTIONS: deploymentNodeOptions(),
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: '0',

@@ -34,14 +34,33 @@ export function accessLog(
   metrics: Metrics,
   now: () => number = performance.now.bind(performance),
 ) {
+  // The metric children per label set, found once: prom-client hashes a label object on every
+  // inc/observe. The sets are bounded (route templates, llhttp's methods, statuses).
+  const children = new Map<
+    string,
+    { readonly requests: { inc(): void }; readonly duration: { observe(v: number): void } }
+  >();
+  const childrenFor = (route: string, method: string, status: number) => {
+    const key = `${route} ${method} ${String(status)}`;
+    let found = children.get(key);
+    if (found === undefined) {
+      const labels = { route, method, status: String(status) };
+      found = {
+        requests: metrics.httpRequests.labels(labels),
+        duration: metrics.httpDuration.labels(labels),
+      };
+      children.set(key, found);
+    }
+    return found;
+  };
   return function logRequest(req: Request, res: Response, next: NextFunction): void {
     const started = now();
     res.once('finish', () => {
       const seconds = (now() - started) / 1000;
       const route = routeOf(req, res);
-      const labels = { route, method: req.method, status: String(res.statusCode) };
-      metrics.httpRequests.inc(labels);
-      metrics.httpDuration.observe(labels, seconds);
+      const child = childrenFor(route, req.method, res.statusCode);
+      child.requests.inc();
+      child.duration.observe(seconds);
       const line = {
         req_id: res.locals.requestId,
         trace_id: res.locals.trace?.traceId,

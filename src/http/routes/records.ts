@@ -81,6 +81,9 @@ const MEDIA_TYPES: Readonly<Record<string, 'json' | 'ndjson'>> = {
 /** `application/json; charset=utf-8` → `json`; any other charset or type → undefined. */
 function mediaKind(header: string | undefined): 'json' | 'ndjson' | undefined {
   if (header === undefined) return undefined;
+  // What nearly every caller sends, without splitting it.
+  if (header === 'application/json') return 'json';
+  if (header === 'application/x-ndjson') return 'ndjson';
   const [type = '', ...params] = header.split(';').map((part) => part.trim().toLowerCase());
   const kind = MEDIA_TYPES[type];
   for (const param of params) {
