@@ -220,10 +220,26 @@ function recordsStreams(
 
 /** Metrics for every DIS exchange; a log line for each kind of failure and each breaker change. */
 function disEvents(metrics: Metrics, log: DisFailureLog): DisClientEvents {
+  // Metric children found once per label set (operations and statuses are few): prom-client
+  // hashes a label object on every inc/observe.
+  const requests = new Map<string, { inc(): void }>();
+  const durations = new Map<string, { observe(value: number): void }>();
   return {
     request: (e) => {
-      metrics.disRequests.inc({ operation: e.operation, status: String(e.status) });
-      metrics.disDuration.observe({ operation: e.operation }, e.durationMs / 1000);
+      const status = String(e.status);
+      const key = `${e.operation} ${status}`;
+      let counter = requests.get(key);
+      if (counter === undefined) {
+        counter = metrics.disRequests.labels({ operation: e.operation, status });
+        requests.set(key, counter);
+      }
+      counter.inc();
+      let histogram = durations.get(e.operation);
+      if (histogram === undefined) {
+        histogram = metrics.disDuration.labels({ operation: e.operation });
+        durations.set(e.operation, histogram);
+      }
+      histogram.observe(e.durationMs / 1000);
       if (e.status === 'error' || e.status >= 300) log.failure(e);
     },
     retry: (e) => {
@@ -606,6 +622,8 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     metrics.disPossibleDuplicates.inc(count);
   };
   const { redis } = stores;
+  // One child per configured stream and outcome, found once (prom-client hashes label objects).
+  const recordCounters = new Map<string, { inc(n: number): void }>();
   const handOff = createHandOff({
     ingest,
     spool: stores.spool,
@@ -613,7 +631,13 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     background: background.add,
     events: {
       records: (stream, outcome, count) => {
-        metrics.records.inc({ stream, outcome }, count);
+        const key = `${stream} ${outcome}`;
+        let counter = recordCounters.get(key);
+        if (counter === undefined) {
+          counter = metrics.records.labels({ stream, outcome });
+          recordCounters.set(key, counter);
+        }
+        counter.inc(count);
       },
       possibleDuplicates: countPossibleDuplicates,
       late: (event) => {

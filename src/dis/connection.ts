@@ -1,9 +1,11 @@
 import type { Dispatcher } from 'undici';
+import { InvariantError } from '../errors/coded-error.ts';
 import { createCircuitBreaker, type BreakerState } from './breaker.ts';
 import { percentEncode } from './canonical.ts';
 import { DisError, DisHttpError, errorCodeOf } from './errors.ts';
 import { isAuthFailure } from './retry.ts';
-import { signRequest, type AkSkCredentials } from './signer.ts';
+import { createRequestSigner } from './request-signer.ts';
+import type { AkSkCredentials } from './signer.ts';
 import type { TokenProvider } from './token-provider.ts';
 import {
   createTransport,
@@ -105,23 +107,19 @@ export function createDisConnection(options: DisConnectionOptions): DisConnectio
     onStateChange: events.breakerState,
   });
 
+  const signer =
+    options.auth.type === 'aksk'
+      ? createRequestSigner(options.auth.credentials, options.projectId)
+      : undefined;
   const authorize = async (
     method: DisExchange['method'],
     url: URL,
     body: string,
   ): Promise<{ headers: Record<string, string>; token?: string }> => {
+    if (signer !== undefined) return { headers: signer.sign(method, url, body, now()) };
     const headers = { 'Content-Type': 'application/json', 'X-Project-Id': options.projectId };
-    if (options.auth.type === 'aksk') {
-      const signed = signRequest({
-        method,
-        url,
-        headers,
-        body,
-        credentials: options.auth.credentials,
-        date: new Date(now()),
-      });
-      return { headers: signed.headers };
-    }
+    if (options.auth.type === 'aksk')
+      throw new InvariantError('an AK/SK connection without a signer');
     const token = await options.auth.tokens.getToken();
     return { headers: { ...headers, 'X-Auth-Token': token }, token };
   };
