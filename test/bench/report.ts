@@ -34,6 +34,7 @@ export const HEADERS = [
   'p99.9 ms',
   'CPU %',
   'CPU ms/req',
+  'CPU µs/event',
   'RSS peak MiB',
   'DIS calls/1k req',
   'non-2xx',
@@ -53,6 +54,7 @@ function figures(cell: Cell): string[] {
     num(s.p999Ms.median, 2),
     num(s.cpuPercent.median, 0),
     num(s.cpuMsPerRequest.median, 3),
+    num((s.cpuMsPerRequest.median * 1000) / cell.eventsPerRequest, 1),
     num(s.rssPeakMiB, 0),
     num(s.disCallsPer1k.median, 1),
     String(s.non2xx + s.errors),
@@ -68,6 +70,7 @@ function ratioFigures(cell: Cell): string[] {
     times(r?.p99Ms),
     times(r?.p999Ms),
     times(r?.cpuPercent),
+    times(r?.cpuMsPerRequest),
     times(r?.cpuMsPerRequest),
     times(r?.rssPeakMiB),
     times(r?.disCallsPer1k),
@@ -194,7 +197,7 @@ export function formatMarkdown(input: {
     'Ratios in parentheses are gateway / baseline of the same workload in the same run.',
     '',
   );
-  lines.push('Targets (issue #6 §2):', '');
+  lines.push('Targets (issue #14 §2):', '');
   for (const t of input.targets) lines.push(`- **${t.status}** ${t.id} ${t.target}: ${t.measured}`);
   if (input.soak !== undefined) lines.push('', '```', formatSoak(input.soak), '```');
   if (input.notes.length > 0) lines.push('', ...input.notes.map((n) => `- ${n}`));

@@ -227,7 +227,7 @@ async function main(args: BenchArgs): Promise<void> {
     if (cells.length > 0) log(`${formatText(cells)}\n\n${formatSupport(cells)}\n`);
     if (soak !== undefined) log(`${formatSoak(soak)}\n`);
     if (profile !== undefined) log(`${profile.text}\n`);
-    log(`targets (issue #6 §2):\n${formatTargets(targets)}\n`);
+    log(`targets (issue #14 §2):\n${formatTargets(targets)}\n`);
     for (const note of notes) log(`- ${note}`);
     log(
       `\nbench: wrote bench-results/${kind.prefix}-${stamp}.json, ${kind.latest}.json, ${kind.latest}.md`,
