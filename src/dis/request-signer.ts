@@ -10,7 +10,7 @@ import { SIGNING_ALGORITHM, type AkSkCredentials } from './signer.ts';
 // one DIS call per request). test/unit/dis-request-signer.test.ts holds the two to the same output.
 
 export interface RequestSigner {
-  /** The headers to send: Content-Type, X-Project-Id, X-Sdk-Date, (X-Security-Token,) Authorization. */
+  /** The headers to send: host, Content-Type, X-Project-Id, X-Sdk-Date, (X-Security-Token,) Authorization. */
   sign(method: string, url: URL, body: string, now: number): Record<string, string>;
 }
 
@@ -61,6 +61,8 @@ export function createRequestSigner(
       const stringToSign = `${SIGNING_ALGORITHM}\n${sdkDate}\n${createHash('sha256').update(canonical).digest('hex')}`;
       const signature = createHmac('sha256', key).update(stringToSign).digest('hex');
       const headers: Record<string, string> = {
+        // Signed, so sent as signed: not left to the dispatcher's own idea of the Host.
+        host: url.host,
         'Content-Type': CONTENT_TYPE,
         'X-Project-Id': projectId,
         'X-Sdk-Date': sdkDate,

@@ -117,7 +117,7 @@ function readPutRecordsResult(text: string): PutRecordsResult {
   if (typeof json === 'object' && json !== null) {
     const { failed_record_count: failed, records } = json as Record<string, unknown>;
     if (
-      Number.isInteger(failed) &&
+      Number.isSafeInteger(failed) &&
       (failed as number) >= 0 &&
       Array.isArray(records) &&
       records.every(

@@ -38,6 +38,8 @@ let pool = Buffer.alloc(0);
 let offset = POOL_BYTES;
 
 export const randomHex: RandomHex = (bytes) => {
+  if (bytes > POOL_BYTES)
+    throw new RangeError(`at most ${String(POOL_BYTES)} random bytes at once`);
   if (offset + bytes > pool.length) {
     pool = randomBytes(POOL_BYTES);
     offset = 0;

@@ -32,7 +32,7 @@ export interface RedisRateLimiterOptions {
 
 /** The script's reply: integers only. Checked by hand: a zod parse per request was 2 % of CPU. */
 function consumeReply(value: unknown): number[] {
-  if (!Array.isArray(value) || !value.every((n) => Number.isInteger(n)))
+  if (!Array.isArray(value) || !value.every((n) => Number.isSafeInteger(n)))
     throw new CodedError('ERR_REDIS_BAD_REPLY', 'rate limit script answered something else');
   return value as number[];
 }

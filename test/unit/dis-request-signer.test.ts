@@ -53,6 +53,7 @@ describe('dis: the connection’s request signer', () => {
             assert.equal(headers.Authorization, full.authorization, `${method} ${href}`);
             assert.equal(headers['X-Sdk-Date'], full.headers['X-Sdk-Date']);
             assert.equal(headers['X-Security-Token'], securityToken);
+            assert.equal(headers.host, url.host, 'host is sent as it was signed');
           }
         }
       }
