@@ -8,6 +8,7 @@ import type { Config, JwtAlgorithm, StreamConfig } from './config/types.ts';
 import type { Logger } from './observability/logger.ts';
 import {
   breakerValue,
+  cachedChildren,
   createMetrics,
   registerSpoolGauges,
   type BuildInfo,
@@ -220,26 +221,14 @@ function recordsStreams(
 
 /** Metrics for every DIS exchange; a log line for each kind of failure and each breaker change. */
 function disEvents(metrics: Metrics, log: DisFailureLog): DisClientEvents {
-  // Metric children found once per label set (operations and statuses are few): prom-client
-  // hashes a label object on every inc/observe.
-  const requests = new Map<string, { inc(): void }>();
-  const durations = new Map<string, { observe(value: number): void }>();
+  const requests = cachedChildren((operation, status) =>
+    metrics.disRequests.labels({ operation, status }),
+  );
+  const durations = cachedChildren((operation) => metrics.disDuration.labels({ operation }));
   return {
     request: (e) => {
-      const status = String(e.status);
-      const key = `${e.operation} ${status}`;
-      let counter = requests.get(key);
-      if (counter === undefined) {
-        counter = metrics.disRequests.labels({ operation: e.operation, status });
-        requests.set(key, counter);
-      }
-      counter.inc();
-      let histogram = durations.get(e.operation);
-      if (histogram === undefined) {
-        histogram = metrics.disDuration.labels({ operation: e.operation });
-        durations.set(e.operation, histogram);
-      }
-      histogram.observe(e.durationMs / 1000);
+      requests(e.operation, String(e.status)).inc();
+      durations(e.operation).observe(e.durationMs / 1000);
       if (e.status === 'error' || e.status >= 300) log.failure(e);
     },
     retry: (e) => {
@@ -622,8 +611,9 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     metrics.disPossibleDuplicates.inc(count);
   };
   const { redis } = stores;
-  // One child per configured stream and outcome, found once (prom-client hashes label objects).
-  const recordCounters = new Map<string, { inc(n: number): void }>();
+  const recordCounter = cachedChildren((stream, outcome) =>
+    metrics.records.labels({ stream, outcome }),
+  );
   const handOff = createHandOff({
     ingest,
     spool: stores.spool,
@@ -631,13 +621,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     background: background.add,
     events: {
       records: (stream, outcome, count) => {
-        const key = `${stream} ${outcome}`;
-        let counter = recordCounters.get(key);
-        if (counter === undefined) {
-          counter = metrics.records.labels({ stream, outcome });
-          recordCounters.set(key, counter);
-        }
-        counter.inc(count);
+        recordCounter(stream, outcome).inc(count);
       },
       possibleDuplicates: countPossibleDuplicates,
       late: (event) => {

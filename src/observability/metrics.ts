@@ -171,6 +171,24 @@ export function createMetrics(build: BuildInfo) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/**
+ * A metric's child per label values, made once: prom-client hashes a label object on every
+ * inc/observe, which showed on the hot path. The values must come from bounded sets (route
+ * templates, methods, statuses, configured streams, operations).
+ */
+export function cachedChildren<C>(make: (...values: string[]) => C): (...values: string[]) => C {
+  const children = new Map<string, C>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let child = children.get(key);
+    if (child === undefined) {
+      child = make(...values);
+      children.set(key, child);
+    }
+    return child;
+  };
+}
+
 /** Spool gauges read on each scrape; a failed read leaves them out of that scrape. */
 export function registerSpoolGauges(metrics: Metrics, source: SpoolGaugeSource): void {
   type Stats = Awaited<ReturnType<SpoolGaugeSource['stats']>>;

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../../observability/logger.ts';
-import type { Metrics } from '../../observability/metrics.ts';
+import { cachedChildren, type Metrics } from '../../observability/metrics.ts';
 import { HEALTH_PATHS } from '../routes/health.ts';
 
 declare module 'express-serve-static-core' {
@@ -34,33 +34,20 @@ export function accessLog(
   metrics: Metrics,
   now: () => number = performance.now.bind(performance),
 ) {
-  // The metric children per label set, found once: prom-client hashes a label object on every
-  // inc/observe. The sets are bounded (route templates, llhttp's methods, statuses).
-  const children = new Map<
-    string,
-    { readonly requests: { inc(): void }; readonly duration: { observe(v: number): void } }
-  >();
-  const childrenFor = (route: string, method: string, status: number) => {
-    const key = `${route} ${method} ${String(status)}`;
-    let found = children.get(key);
-    if (found === undefined) {
-      const labels = { route, method, status: String(status) };
-      found = {
-        requests: metrics.httpRequests.labels(labels),
-        duration: metrics.httpDuration.labels(labels),
-      };
-      children.set(key, found);
-    }
-    return found;
-  };
+  const requests = cachedChildren((route, method, status) =>
+    metrics.httpRequests.labels({ route, method, status }),
+  );
+  const durations = cachedChildren((route, method, status) =>
+    metrics.httpDuration.labels({ route, method, status }),
+  );
   return function logRequest(req: Request, res: Response, next: NextFunction): void {
     const started = now();
     res.once('finish', () => {
       const seconds = (now() - started) / 1000;
       const route = routeOf(req, res);
-      const child = childrenFor(route, req.method, res.statusCode);
-      child.requests.inc();
-      child.duration.observe(seconds);
+      const status = String(res.statusCode);
+      requests(route, req.method, status).inc();
+      durations(route, req.method, status).observe(seconds);
       const line = {
         req_id: res.locals.requestId,
         trace_id: res.locals.trace?.traceId,
