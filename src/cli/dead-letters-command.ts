@@ -3,9 +3,9 @@ import {
   CommandError,
   EXIT_ERROR,
   EXIT_OK,
-  EXIT_USAGE,
   messageOf,
-  withSpool,
+  runSpoolCommand,
+  type ParsedFlags,
   type DeadLetterPort,
   type DeadLetterView,
   type SpoolAdminIo,
@@ -53,10 +53,7 @@ interface Flags {
   readonly json: boolean;
 }
 
-type Parsed =
-  | { readonly ok: true; readonly flags: Flags }
-  | { readonly ok: false; readonly error: string }
-  | { readonly ok: 'help' };
+type Parsed = ParsedFlags<Flags>;
 
 function isAction(value: string | undefined): value is Action {
   return ACTIONS.some((a) => a === value);
@@ -333,17 +330,11 @@ export async function runDeadLettersCommand(
   argv: readonly string[],
   io: SpoolAdminIo,
 ): Promise<number> {
-  const parsed = parseFlags(argv);
-  if (parsed.ok === 'help') {
-    io.write(DEAD_LETTERS_USAGE);
-    return EXIT_OK;
-  }
-  if (!parsed.ok) {
-    io.warn(`dis-gateway dead-letters: ${parsed.error}\n\n${DEAD_LETTERS_USAGE}`);
-    return EXIT_USAGE;
-  }
-  const { flags } = parsed;
-  return withSpool('dead-letters', io, flags.stream, (admin, streams) =>
-    run(flags, admin.deadLetters, streams, io.write),
+  return runSpoolCommand(
+    'dead-letters',
+    DEAD_LETTERS_USAGE,
+    parseFlags(argv),
+    io,
+    (flags, admin, streams) => run(flags, admin.deadLetters, streams, io.write),
   );
 }

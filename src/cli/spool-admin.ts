@@ -137,3 +137,32 @@ export async function withSpool(
     await admin?.close().catch(() => undefined);
   }
 }
+
+/** What a spool command's flag parser says: flags, a usage error, or a request for help. */
+export type ParsedFlags<F> =
+  | { readonly ok: true; readonly flags: F }
+  | { readonly ok: false; readonly error: string }
+  | { readonly ok: 'help' };
+
+/**
+ * The shape both spool commands share: parse, answer `--help` or a usage error (exit 2), then
+ * run against the spool of the configured (or `--stream`) streams.
+ */
+export async function runSpoolCommand<F extends { readonly stream: string | undefined }>(
+  command: string,
+  usage: string,
+  parsed: ParsedFlags<F>,
+  io: SpoolAdminIo,
+  work: (flags: F, admin: SpoolAdmin, streams: readonly string[]) => Promise<number>,
+): Promise<number> {
+  if (parsed.ok === 'help') {
+    io.write(usage);
+    return EXIT_OK;
+  }
+  if (!parsed.ok) {
+    io.warn(`dis-gateway ${command}: ${parsed.error}\n\n${usage}`);
+    return EXIT_USAGE;
+  }
+  const { flags } = parsed;
+  return withSpool(command, io, flags.stream, (admin, streams) => work(flags, admin, streams));
+}

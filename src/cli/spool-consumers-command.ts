@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import {
   EXIT_OK,
-  EXIT_USAGE,
   messageOf,
-  withSpool,
+  runSpoolCommand,
+  type ParsedFlags,
   type ConsumerPort,
   type SpoolAdminIo,
 } from './spool-admin.ts';
@@ -39,10 +39,7 @@ interface Flags {
   readonly json: boolean;
 }
 
-type Parsed =
-  | { readonly ok: true; readonly flags: Flags }
-  | { readonly ok: false; readonly error: string }
-  | { readonly ok: 'help' };
+type Parsed = ParsedFlags<Flags>;
 
 function parseFlags(argv: readonly string[]): Parsed {
   let parsed;
@@ -180,17 +177,11 @@ export async function runSpoolConsumersCommand(
   argv: readonly string[],
   io: SpoolAdminIo,
 ): Promise<number> {
-  const parsed = parseFlags(argv);
-  if (parsed.ok === 'help') {
-    io.write(SPOOL_CONSUMERS_USAGE);
-    return EXIT_OK;
-  }
-  if (!parsed.ok) {
-    io.warn(`dis-gateway spool-consumers: ${parsed.error}\n\n${SPOOL_CONSUMERS_USAGE}`);
-    return EXIT_USAGE;
-  }
-  const { flags } = parsed;
-  return withSpool('spool-consumers', io, flags.stream, (admin, streams) =>
-    run(flags, admin.consumers, streams, io.write),
+  return runSpoolCommand(
+    'spool-consumers',
+    SPOOL_CONSUMERS_USAGE,
+    parseFlags(argv),
+    io,
+    (flags, admin, streams) => run(flags, admin.consumers, streams, io.write),
   );
 }
