@@ -3,12 +3,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
 import type { AkSkCredentials } from '../../src/dis/signer.ts';
 import type { PutRecordsRequestEntry } from '../../src/dis/wire.ts';
-import { createLeanSigner } from './lean-signer.ts';
+import { createRequestSigner } from '../../src/dis/request-signer.ts';
 
 // What the baseline does per request, kept to the transformation the gateway must do anyway:
 // parse the body, Base64 each record's data (its JSON text), build the PutRecords body, sign it
-// with a lean signer (lean-signer.ts: precomputed canonical pieces, what a well-written forwarder
-// pays) and send it over an undici keep-alive pool: the same upstream call as the gateway's, one
+// with a lean signer (src/dis/request-signer.ts, the gateway's own: precomputed canonical pieces,
+// what a well-written forwarder pays) and send it over an undici keep-alive pool: the same upstream call as the gateway's, one
 // per request. No validation beyond what JSON.parse does, no auth, no limits, no logs, no metrics.
 
 export interface BaselineForwarderOptions {
@@ -107,19 +107,14 @@ export function createBaselineForwarder(options: BaselineForwarderOptions): Base
   const pool = new Pool(origin, { connections: options.connections, keepAliveTimeout: 4000 });
   const path = `/v2/${options.projectId}/records`;
   const url = new URL(path, origin);
-  const signer = createLeanSigner({
-    url,
-    projectId: options.projectId,
-    ak: options.credentials.ak,
-    sk: options.credentials.sk,
-  });
+  const signer = createRequestSigner(options.credentials, options.projectId);
   return {
     put: async (disStream, entries) => {
       const body = JSON.stringify({ stream_name: disStream, records: entries });
       const response = await pool.request({
         method: 'POST',
         path,
-        headers: signer.sign(body, new Date()),
+        headers: signer.sign('POST', url, body, Date.now()),
         body,
       });
       const text = await response.body.text();
