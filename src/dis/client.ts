@@ -17,6 +17,7 @@ import {
   type AttemptResult,
   type RetryPolicy,
 } from './retry-decision.ts';
+import { splitRefused, type RecordGroup } from './isolation.ts';
 import { MISSING_VERDICT, type RecordVerdict } from './verdicts.ts';
 import { MAX_REQUEST_DATA_BYTES, type PutRecordsRequestEntry } from './wire.ts';
 
@@ -29,12 +30,18 @@ export interface PutRecordsLimits {
   readonly maxBytesPerRequest: number;
   /** PutRecords requests of one call in flight at once. */
   readonly maxConcurrentRequests: number;
+  /**
+   * Requests a call may spend resending, in parts, records DIS refused whole with a code that may
+   * name one record (isolation: by caller, then halves); 0 turns isolation off.
+   */
+  readonly maxIsolationRequests: number;
 }
 
 export const DEFAULT_LIMITS: PutRecordsLimits = {
   maxRecordsPerRequest: 500,
   maxBytesPerRequest: 4 * 1024 * 1024,
   maxConcurrentRequests: 4,
+  maxIsolationRequests: 32,
 };
 
 /** Hooks for metrics and logs; the client itself keeps no counters. */
@@ -42,6 +49,15 @@ export interface DisClientEvents extends DisRequestEvents {
   readonly retry?: (event: DisRetryEvent) => void;
   /** Records resent after a request whose answer was lost: DIS may now hold them twice. */
   readonly possibleDuplicates?: (event: { readonly records: number }) => void;
+  /** A whole-request refusal is resent in parts to isolate the records at fault. */
+  readonly isolation?: (event: IsolationEvent) => void;
+}
+
+export interface IsolationEvent {
+  /** DIS's code of the refusal. */
+  readonly code: string;
+  readonly records: number;
+  readonly parts: number;
 }
 
 export interface DisClientOptions extends DisConnectionOptions {
@@ -71,6 +87,14 @@ export interface PutRecordsInput {
   readonly deadline: number;
   /** W3C trace headers of this call's span, sent with every attempt (not signed). */
   readonly trace?: TraceHeaders | undefined;
+  /**
+   * The callers sharing this call (the batcher's), as consecutive runs of records in input order,
+   * each with its own deadline (`deadline` is then the latest). A record whose caller's deadline
+   * ends stops being retried; the others go on. Isolation splits by these runs first.
+   */
+  readonly groups?: readonly RecordGroup[] | undefined;
+  /** Called once per record as soon as its verdict is final, before the call returns. */
+  readonly onVerdict?: ((index: number, verdict: RecordVerdict) => void) | undefined;
 }
 
 export interface PutRecordsOutcome {
@@ -82,6 +106,8 @@ export interface PutRecordsOutcome {
   /** Records resent after an answer was lost (at-least-once: DIS may hold them twice). */
   readonly possibleDuplicates: number;
 }
+
+export type { RecordGroup } from './isolation.ts';
 
 export interface DisClient {
   readonly putRecords: (input: PutRecordsInput) => Promise<PutRecordsOutcome>;
@@ -130,6 +156,23 @@ async function forEachConcurrently<T>(
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
+/** Each record's deadline, by input index, from its group's. */
+function groupDeadlines(
+  groups: readonly RecordGroup[],
+  count: number,
+  fallback: number,
+): Float64Array {
+  const deadlines = new Float64Array(count);
+  let start = 0;
+  for (const group of groups) {
+    deadlines.fill(group.deadline, start, Math.min(group.end, count));
+    start = group.end;
+  }
+  // Records past the last group (none, when the groups cover the input) take the call's.
+  if (start < count) deadlines.fill(fallback, start);
+  return deadlines;
+}
+
 export function createDisClient(options: DisClientOptions): DisClient {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => sleepTimer(ms));
@@ -151,8 +194,14 @@ export function createDisClient(options: DisClientOptions): DisClient {
   const putRecords = async (input: PutRecordsInput): Promise<PutRecordsOutcome> => {
     connection.checkBreaker();
     const verdicts = new Array<RecordVerdict | undefined>(input.records.length);
+    const { groups, onVerdict } = input;
+    const deadlines =
+      groups === undefined
+        ? undefined
+        : groupDeadlines(groups, input.records.length, input.deadline);
     let requests = 0;
     let possibleDuplicates = 0;
+    let isolationLeft = limits.maxIsolationRequests;
 
     const countPossibleDuplicates = (records: number): void => {
       if (records === 0) return;
@@ -160,9 +209,24 @@ export function createDisClient(options: DisClientOptions): DisClient {
       events.possibleDuplicates?.({ records });
     };
 
+    const settle = (
+      indices: readonly number[],
+      settled: ReadonlyMap<number, RecordVerdict>,
+      except?: ReadonlySet<number>,
+    ): void => {
+      for (const index of indices) {
+        if (except?.has(index) === true) continue;
+        const verdict = settled.get(index);
+        if (verdict === undefined) continue;
+        verdicts[index] = verdict;
+        onVerdict?.(index, verdict);
+      }
+    };
+
     const sendChunk = async (indices: readonly number[]): Promise<void> => {
-      let step = startSending(indices, input.deadline, now(), policy);
+      let step = startSending(indices, input.deadline, now(), policy, deadlines);
       while (step.action === 'send') {
+        settle(step.settledNow, step.state.settled);
         countPossibleDuplicates(step.possibleDuplicates);
         requests += 1;
         const result = await sendAttempt(connection, input, step.state.pending);
@@ -172,7 +236,23 @@ export function createDisClient(options: DisClientOptions): DisClient {
         }
         if (step.action === 'send') await sleep(step.delayMs);
       }
-      for (const [index, verdict] of step.verdicts) verdicts[index] = verdict;
+      const { isolable } = step;
+      if (isolable === undefined || isolationLeft < 2) {
+        settle(step.settledNow, step.verdicts);
+        return;
+      }
+      // DIS refused the whole request for something a record may carry: resend it in parts (by
+      // caller, then halves) so the good records are written and only the offending ones fail.
+      settle(step.settledNow, step.verdicts, new Set(isolable));
+      const parts = splitRefused(isolable, groups, isolationLeft);
+      isolationLeft -= parts.length;
+      const refusal = step.verdicts.get(isolable[0] ?? -1);
+      events.isolation?.({
+        code: refusal?.status === 'failed' ? refusal.errorCode : '',
+        records: isolable.length,
+        parts: parts.length,
+      });
+      for (const part of parts) await sendChunk(part);
     };
 
     const chunks = toChunks(input.records, {

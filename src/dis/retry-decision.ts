@@ -31,6 +31,12 @@ export interface RetryPolicy {
 export interface ChunkSending {
   /** Absolute time (ms, the client's clock) after which no attempt starts. */
   readonly deadline: number;
+  /**
+   * Each record's own deadline by input index, when the records of several callers share the chunk
+   * (absent: every record has `deadline`). A record whose deadline leaves no time for the next
+   * attempt stops being retried and gets its verdict; the others go on.
+   */
+  readonly deadlines?: ArrayLike<number> | undefined;
   /** The records the next attempt sends (input indices), in request order. */
   readonly pending: readonly number[];
   /** Verdicts of the chunk's other records, by input index. */
@@ -56,6 +62,8 @@ export interface LeftToRetry {
 export type NextStep =
   | {
       readonly action: 'send';
+      /** Records of the chunk whose verdict this step made final (in `state.settled`). */
+      readonly settledNow: readonly number[];
       /** `state.pending` is what to send. */
       readonly state: ChunkSending;
       readonly delayMs: number;
@@ -68,7 +76,15 @@ export type NextStep =
       readonly action: 'stop';
       /** One per record of the chunk, by input index. */
       readonly verdicts: ReadonlyMap<number, RecordVerdict>;
+      /** Records of the chunk whose verdict this step made final. */
+      readonly settledNow: readonly number[];
       readonly leftToRetry?: LeftToRetry;
+      /**
+       * DIS refused the whole request with a code that may name one record's content (see
+       * {@link isRecordAttributable}): these records (more than one, none of them possibly written)
+       * could be sent again in parts to find the offending ones. Their verdicts are in `verdicts`.
+       */
+      readonly isolable?: readonly number[];
     };
 
 /** Failures the client does not retry itself but after which the caller may send the records again. */
@@ -88,28 +104,37 @@ export function startSending(
   deadline: number,
   now: number,
   policy: RetryPolicy,
+  deadlines?: ArrayLike<number>,
 ): NextStep {
-  // A chunk whose turn comes after the deadline is not sent at all (the caller has its answer by
-  // then; a request sent now would outlive it by up to the request timeout). The first wave of a
-  // call always goes, however short its deadline.
-  if (now >= deadline) {
-    const notSent = failedVerdict(
-      'request',
-      'ERR_DIS_NOT_SENT',
-      'not sent: the deadline passed before this chunk’s turn',
-      true,
-      policy.backoff.initialDelayMs,
-    );
-    return { action: 'stop', verdicts: new Map(indices.map((index) => [index, notSent])) };
+  // A record whose deadline passed before its chunk's turn is not sent at all (its caller has its
+  // answer by then; a request sent now would outlive it by up to the request timeout).
+  const notSent = failedVerdict(
+    'request',
+    'ERR_DIS_NOT_SENT',
+    'not sent: the deadline passed before this chunk’s turn',
+    true,
+    policy.backoff.initialDelayMs,
+  );
+  const late = indices.filter((index) => now >= (deadlines?.[index] ?? deadline));
+  if (late.length === indices.length) {
+    return {
+      action: 'stop',
+      verdicts: new Map(indices.map((index) => [index, notSent])),
+      settledNow: indices,
+    };
   }
+  const lateSet = new Set(late);
+  const pending = late.length === 0 ? indices : indices.filter((index) => !lateSet.has(index));
   return {
     action: 'send',
     delayMs: 0,
     possibleDuplicates: 0,
+    settledNow: late,
     state: {
       deadline,
-      pending: indices,
-      settled: new Map(),
+      deadlines,
+      pending,
+      settled: new Map(late.map((index) => [index, notSent])),
       backoffStep: 0,
       attemptsWithoutProgress: 0,
       unanswered: false,
@@ -135,6 +160,7 @@ function afterAnswer(
   policy: RetryPolicy,
 ): NextStep {
   const settled = new Map(state.settled);
+  const settledNow: number[] = [];
   const retry: number[] = [];
   let reason: PendingFailure | undefined;
   for (const [k, entry] of records.entries()) {
@@ -144,16 +170,25 @@ function afterAnswer(
     const message = entry.error_message ?? '';
     if (code === undefined || code === '') {
       settled.set(index, writtenVerdict(entry));
+      settledNow.push(index);
     } else if (isRetryableRecordCode(code)) {
       retry.push(index);
       reason = { origin: 'record', code, message };
     } else {
-      settled.set(index, failedVerdict('record', code, message, false));
+      settled.set(index, marked(failedVerdict('record', code, message, false), state.unanswered));
+      settledNow.push(index);
     }
   }
-  if (reason === undefined) return stop(settled, state.unanswered);
+  if (reason === undefined) return { action: 'stop', verdicts: settled, settledNow };
   const progress = retry.length < state.pending.length;
-  return scheduleRetry({ ...state, pending: retry, settled }, progress, reason, now, policy);
+  return scheduleRetry(
+    { ...state, pending: retry, settled },
+    settledNow,
+    progress,
+    reason,
+    now,
+    policy,
+  );
 }
 
 function afterFailure(
@@ -166,18 +201,22 @@ function afterFailure(
     // An open circuit, an IAM failure or an unreadable answer says nothing against the records
     // themselves: the caller may send them again (an unreadable 200 may have written them).
     const retryable = RETRYABLE_LATER.has(failure.kind);
-    const verdict = requestFailedVerdict(
-      failure,
-      retryable,
-      retryable ? failure.retryAfterMs : undefined,
+    const verdict = marked(
+      requestFailedVerdict(failure, retryable, retryable ? failure.retryAfterMs : undefined),
+      state.unanswered,
     );
     const settled = new Map(state.settled);
     for (const index of state.pending) settled.set(index, verdict);
-    return stop(settled, state.unanswered);
+    const isolable =
+      !state.unanswered && state.pending.length > 1 && isRecordAttributable(failure)
+        ? { isolable: state.pending }
+        : {};
+    return { action: 'stop', verdicts: settled, settledNow: state.pending, ...isolable };
   }
   const unanswered = state.unanswered || failure.possiblyProcessed;
   return scheduleRetry(
     { ...state, unanswered },
+    [],
     false,
     { origin: 'request', failure },
     now,
@@ -185,9 +224,30 @@ function afterFailure(
   );
 }
 
+/**
+ * DIS codes of a whole-request refusal that may come from one record's content rather than from
+ * the stream, the project or the credentials: a bad partition id (also after a scale-down), a
+ * partition that does not exist or expired, a body or data DIS cannot take. Sending the records
+ * again in parts finds the ones at fault. A 413 (too large) is one too.
+ */
+const RECORD_ATTRIBUTABLE_CODES: ReadonlySet<string> = new Set([
+  'DIS.4200',
+  'DIS.4201',
+  'DIS.4300',
+  'DIS.4302',
+  'DIS.4319',
+  'DIS.4360',
+]);
+
+export function isRecordAttributable(failure: RequestFailure): boolean {
+  if (failure.status === 413) return true;
+  return failure.status === 400 && RECORD_ATTRIBUTABLE_CODES.has(failure.code);
+}
+
 /** `state.pending` failed retryably: send it again after a backoff, or give up on it. */
 function scheduleRetry(
   state: ChunkSending,
+  settledBefore: readonly number[],
   progress: boolean,
   reason: PendingFailure,
   now: number,
@@ -203,39 +263,48 @@ function scheduleRetry(
     kind: reason.origin === 'request' ? 'request' : 'records',
     records: state.pending.length,
   };
-  if (
-    attemptsWithoutProgress >= policy.maxAttempts ||
-    now + delayMs + policy.minAttemptMs > state.deadline
-  ) {
+  const nextStart = now + delayMs + policy.minAttemptMs;
+  const outOfAttempts = attemptsWithoutProgress >= policy.maxAttempts;
+  // Each record stops at its own caller's deadline; the others go on.
+  const { deadlines } = state;
+  const keep = outOfAttempts
+    ? []
+    : state.pending.filter((index) => nextStart <= (deadlines?.[index] ?? state.deadline));
+  const settledNow = [...settledBefore];
+  let { settled } = state;
+  if (keep.length < state.pending.length) {
     const hint = Math.max(delayMs, policy.backoff.initialDelayMs);
-    const verdict =
+    const verdict = marked(
       reason.origin === 'request'
         ? requestFailedVerdict(reason.failure, true, hint)
-        : failedVerdict('record', reason.code, reason.message, true, hint);
-    const settled = new Map(state.settled);
-    for (const index of state.pending) settled.set(index, verdict);
-    return stop(settled, state.unanswered, leftToRetry);
+        : failedVerdict('record', reason.code, reason.message, true, hint),
+      state.unanswered,
+    );
+    const mutable = new Map(settled);
+    const kept = new Set(keep);
+    for (const index of state.pending) {
+      if (kept.has(index)) continue;
+      mutable.set(index, verdict);
+      settledNow.push(index);
+    }
+    settled = mutable;
   }
+  if (keep.length === 0) return { action: 'stop', verdicts: settled, settledNow, leftToRetry };
   const duplicateRisk = reason.origin === 'request' && reason.failure.possiblyProcessed;
   return {
     action: 'send',
-    state: { ...state, backoffStep, attemptsWithoutProgress },
+    state: { ...state, pending: keep, settled, backoffStep, attemptsWithoutProgress },
     delayMs,
-    possibleDuplicates: duplicateRisk ? state.pending.length : 0,
+    possibleDuplicates: duplicateRisk ? keep.length : 0,
     leftToRetry,
+    settledNow,
   };
 }
 
-/** Whatever the last attempt said, a chunk that once went unanswered may be in DIS. */
-function stop(
-  settled: ReadonlyMap<number, RecordVerdict>,
-  unanswered: boolean,
-  leftToRetry?: LeftToRetry,
-): NextStep {
-  const verdicts = unanswered
-    ? new Map([...settled].map(([index, verdict]) => [index, markPossiblyWritten(verdict)]))
-    : settled;
-  return leftToRetry === undefined
-    ? { action: 'stop', verdicts }
-    : { action: 'stop', verdicts, leftToRetry };
+/**
+ * A chunk that went unanswered once may be in DIS, whatever a later attempt said: a verdict made
+ * after such an attempt is marked when it is made (a record settled before it was not in it).
+ */
+function marked(verdict: RecordVerdict, unanswered: boolean): RecordVerdict {
+  return unanswered ? markPossiblyWritten(verdict) : verdict;
 }

@@ -248,21 +248,124 @@ describe('what the client retries', () => {
     }
   });
 
-  for (const [status, shape, code] of [
-    [400, 'dis', 'DIS.4200'],
-    [401, 'apigw', 'APIGW.0301'],
-    [403, 'dis', 'DIS.4116'],
-    [413, 'dis', 'DIS.4200'],
+  for (const [status, shape, code, records] of [
+    [400, 'dis', 'DIS.4200', 1],
+    [401, 'apigw', 'APIGW.0301', 3],
+    [403, 'dis', 'DIS.4116', 3],
+    [413, 'dis', 'DIS.4200', 1],
   ] as const) {
-    it(`does not retry ${status} ${code}`, async () => {
+    it(`does not retry ${status} ${code} (${records} record${records > 1 ? 's' : ''})`, async () => {
       env.emulator.faults.failNext({ count: 1, operation: 'PutRecords', status, shape, code });
       const before = putRequests(env);
-      const outcome = await put(uniqueEntries(3));
+      const outcome = await put(uniqueEntries(records));
       assert.equal(putRequests(env) - before, 1);
-      assert.deepEqual(countBy(outcome.verdicts, codeOf), { [code]: 3 });
+      assert.deepEqual(countBy(outcome.verdicts, codeOf), { [code]: records });
       for (const v of outcome.verdicts) assert.ok(v.status === 'failed' && !v.retryable);
     });
   }
+
+  it('a whole-request refusal that may name a record is resent in halves: the good records are written', async () => {
+    // One refusal (the fault), then the halves go through: nothing was at fault after all.
+    const events: { code: string; records: number; parts: number }[] = [];
+    const client = env.clientWith({ events: { isolation: (e) => events.push(e) } });
+    env.emulator.faults.failNext({
+      count: 1,
+      operation: 'PutRecords',
+      status: 400,
+      code: 'DIS.4200',
+    });
+    const before = putRequests(env);
+    const outcome = await client.putRecords({
+      streamName: stream,
+      records: uniqueEntries(6),
+      deadline: Date.now() + 3000,
+    });
+    assert.equal(putRequests(env) - before, 3, 'the refused request and its two halves');
+    assert.deepEqual(countBy(outcome.verdicts, codeOf), { ok: 6 });
+    assert.deepEqual(events, [{ code: 'DIS.4200', records: 6, parts: 2 }]);
+  });
+
+  it('isolation narrows a refusal down to the record at fault (a partition id the stream lost) and writes the rest', async () => {
+    const entries = uniqueEntries(16);
+    // The stream has 2 partitions: shardId-0000000007 is what a producer still sends after a
+    // scale-down, and DIS refuses the whole request for it (DIS.4201).
+    const bad = 11;
+    const records = entries.map((e, i) =>
+      i === bad ? { ...e, partition_id: 'shardId-0000000007' } : e,
+    );
+    const before = putRequests(env);
+    const written = env.emulator.state.stats.recordsWritten;
+    const outcome = await put(records);
+    const requests = putRequests(env) - before;
+    assert.deepEqual(countBy(outcome.verdicts, codeOf), { ok: 15, 'DIS.4201': 1 });
+    const verdict = outcome.verdicts[bad];
+    assert.ok(verdict?.status === 'failed' && !verdict.retryable);
+    assert.equal(env.emulator.state.stats.recordsWritten - written, 15, 'each good record once');
+    // 16 → 8 → 4 → 2 → 1: one refused request per level and the good halves: 1 + 2 × 4.
+    assert.equal(requests, 9);
+  });
+
+  it('without an isolation budget (max_isolation_requests 0) a refusal fails every record, as DIS said', async () => {
+    const client = env.clientWith({ limits: { maxIsolationRequests: 0 } });
+    const records = uniqueEntries(4).map((e, i) =>
+      i === 0 ? { ...e, partition_id: 'shardId-0000000007' } : e,
+    );
+    const before = putRequests(env);
+    const outcome = await client.putRecords({
+      streamName: stream,
+      records,
+      deadline: Date.now() + 3000,
+    });
+    assert.equal(putRequests(env) - before, 1);
+    assert.deepEqual(countBy(outcome.verdicts, codeOf), { 'DIS.4201': 4 });
+  });
+
+  it('an isolation budget that runs out leaves the records not yet isolated failed with DIS’s code', async () => {
+    const client = env.clientWith({ limits: { maxIsolationRequests: 2 } });
+    const records = uniqueEntries(8).map((e, i) =>
+      i === 7 ? { ...e, partition_id: 'shardId-0000000007' } : e,
+    );
+    const before = putRequests(env);
+    const outcome = await client.putRecords({
+      streamName: stream,
+      records,
+      deadline: Date.now() + 3000,
+    });
+    // 8 refused → halves 0–3 (written) and 4–7 (refused, no budget left for another split).
+    assert.equal(putRequests(env) - before, 3);
+    assert.deepEqual(countBy(outcome.verdicts, codeOf), { ok: 4, 'DIS.4201': 4 });
+  });
+
+  it('records of callers sharing a call keep their own deadlines: a short one stops, the others are retried', async () => {
+    env.emulator.faults.failRecords({ share: 1, errorCode: 'DIS.4303' });
+    const settledAt = new Map<number, number>();
+    const started = Date.now();
+    const pending = env
+      .clientWith({ backoff: { initialDelayMs: 50, maxDelayMs: 100 }, maxAttempts: 100 })
+      .putRecords({
+        streamName: stream,
+        records: uniqueEntries(4),
+        deadline: started + 2000,
+        groups: [
+          { end: 2, deadline: started + 300 },
+          { end: 4, deadline: started + 2000 },
+        ],
+        onVerdict: (index) => settledAt.set(index, Date.now() - started),
+      });
+    // Let the throttling end after the short caller's deadline: only the long one's records land.
+    setTimeout(() => {
+      env.emulator.faults.clear();
+    }, 700).unref();
+    const outcome = await pending;
+    assert.deepEqual(outcome.verdicts.map(codeOf), ['DIS.4303', 'DIS.4303', 'ok', 'ok']);
+    for (const index of [0, 1]) {
+      const at = settledAt.get(index) ?? Infinity;
+      assert.ok(at < 600, `record ${index} was reported at its caller's deadline (${at} ms)`);
+      const v = outcome.verdicts[index];
+      assert.ok(v?.status === 'failed' && v.retryable);
+    }
+    for (const index of [2, 3]) assert.ok((settledAt.get(index) ?? 0) >= 650);
+  });
 
   it('does not retry an unknown stream', async () => {
     const before = putRequests(env);

@@ -14,6 +14,7 @@ import {
   type NextStep,
   type RetryPolicy,
 } from '../../src/dis/retry-decision.ts';
+import { splitRefused } from '../../src/dis/isolation.ts';
 import type { RecordVerdict } from '../../src/dis/verdicts.ts';
 import type { PutRecordsResultEntry } from '../../src/dis/wire.ts';
 
@@ -401,5 +402,130 @@ describe('backoff with full jitter', () => {
   it('a draw of 0 resends at once', () => {
     const policy = policyWith({ random: () => 0 });
     assert.equal(toSend(run(firstAttempt(1, 5000, policy), [http(503)], policy)).delayMs, 0);
+  });
+});
+
+describe('records of several callers in one chunk', () => {
+  // Records 0–1 belong to a caller whose deadline is 120 ms away, 2–3 to one with 5 s.
+  const deadlines = [NOW + 120, NOW + 120, NOW + 5000, NOW + 5000];
+  const shared = (): ChunkSending =>
+    toSend(startSending([0, 1, 2, 3], NOW + 5000, NOW, policyWith(), deadlines)).state;
+
+  it('a record whose caller’s deadline leaves no time for the next attempt stops; the others are resent', () => {
+    // A fruitless attempt waits 50 ms (0.5 of the 100 ms ceiling) + 50 ms for the attempt: 100 ms.
+    const first = toSend(
+      decideNextStep(
+        shared(),
+        answered(THROTTLED, THROTTLED, THROTTLED, THROTTLED),
+        NOW,
+        policyWith(),
+      ),
+    );
+    assert.deepEqual(first.state.pending, [0, 1, 2, 3], 'all fit at NOW');
+    const later = toSend(
+      decideNextStep(
+        first.state,
+        answered(THROTTLED, THROTTLED, THROTTLED, THROTTLED),
+        NOW + 30,
+        policyWith(),
+      ),
+    );
+    assert.deepEqual(later.state.pending, [2, 3]);
+    assert.deepEqual(later.settledNow, [0, 1]);
+    for (const index of [0, 1]) {
+      const verdict = later.state.settled.get(index);
+      assert.ok(verdict?.status === 'failed' && verdict.retryable);
+      assert.equal(verdict.errorCode, 'DIS.4303');
+    }
+  });
+
+  it('a record whose deadline passed before the chunk’s turn is not sent; the rest is', () => {
+    const step = toSend(startSending([0, 1, 2, 3], NOW + 5000, NOW + 200, policyWith(), deadlines));
+    assert.deepEqual(step.state.pending, [2, 3]);
+    assert.deepEqual(step.settledNow, [0, 1]);
+    assert.equal(step.state.settled.get(0)?.status, 'failed');
+  });
+
+  it('every step says which verdicts it made final', () => {
+    const step = toSend(
+      decideNextStep(
+        shared(),
+        answered(written(0), THROTTLED, written(1), THROTTLED),
+        NOW,
+        policyWith(),
+      ),
+    );
+    assert.deepEqual(step.settledNow, [0, 2]);
+    const last = decideNextStep(step.state, answered(written(2), written(3)), NOW, policyWith());
+    assert.equal(last.action, 'stop');
+    assert.deepEqual(last.settledNow, [1, 3]);
+  });
+});
+
+describe('refusals that may name a record', () => {
+  for (const [status, code] of [
+    [400, 'DIS.4200'],
+    [400, 'DIS.4201'],
+    [400, 'DIS.4302'],
+    [400, 'DIS.4319'],
+    [413, 'DIS.4200'],
+  ] as const) {
+    it(`${status} ${code} over several records is offered for isolation`, () => {
+      const step = run(firstAttempt(3), [http(status, code)]);
+      assert.ok(step.action === 'stop');
+      assert.deepEqual(step.isolable, [0, 1, 2]);
+    });
+  }
+
+  for (const [status, code] of [
+    [400, 'DIS.4301'],
+    [400, 'DIS.4117'],
+    [401, 'APIGW.0301'],
+    [403, 'DIS.4116'],
+  ] as const) {
+    it(`${status} ${code} is about the stream, project or credentials: not isolable`, () => {
+      const step = run(firstAttempt(3), [http(status, code)]);
+      assert.ok(step.action === 'stop');
+      assert.equal(step.isolable, undefined);
+    });
+  }
+
+  it('a lone record, or records an unanswered attempt may have written, are not isolable', () => {
+    const alone = run(firstAttempt(1), [http(400, 'DIS.4201')]);
+    assert.ok(alone.action === 'stop' && alone.isolable === undefined);
+    const unanswered = run(firstAttempt(3), [TIMEOUT, http(400, 'DIS.4201')]);
+    assert.ok(unanswered.action === 'stop' && unanswered.isolable === undefined);
+  });
+});
+
+describe('splitting refused records', () => {
+  const groups = [
+    { end: 3, deadline: NOW },
+    { end: 5, deadline: NOW },
+    { end: 9, deadline: NOW },
+  ];
+
+  it('by caller first, when they span several', () => {
+    assert.deepEqual(splitRefused([0, 1, 2, 3, 4, 5, 6, 7, 8], groups, 32), [
+      [0, 1, 2],
+      [3, 4],
+      [5, 6, 7, 8],
+    ]);
+    assert.deepEqual(splitRefused([2, 3, 7], groups, 32), [[2], [3], [7]]);
+  });
+
+  it('in halves within one caller, or when the callers would take more requests than are left', () => {
+    assert.deepEqual(splitRefused([5, 6, 7, 8], groups, 32), [
+      [5, 6],
+      [7, 8],
+    ]);
+    assert.deepEqual(splitRefused([0, 1, 2, 3, 4], undefined, 32), [
+      [0, 1, 2],
+      [3, 4],
+    ]);
+    assert.deepEqual(splitRefused([0, 1, 2, 3, 4, 5, 6, 7, 8], groups, 2), [
+      [0, 1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]);
   });
 });
