@@ -32,6 +32,7 @@ import { createRedisIdempotencyStore } from './idempotency/redis-store.ts';
 import type { IdempotencyStore } from './idempotency/types.ts';
 import { createDisSink } from './ingest/dis-sink.ts';
 import { createBatcher } from './ingest/batcher.ts';
+import { createOrderedSink } from './ingest/ordered-sink.ts';
 import { createIngest, type RecordSink } from './ingest/ingest.ts';
 import { toJsonPointer } from './json/pointer.ts';
 import { createAcceptDelivery } from './ingest/accept-delivery.ts';
@@ -214,6 +215,7 @@ function recordsStreams(
         streamId: s.streamId,
         partitions: s.partitions,
         partitionKeyPointer: toJsonPointer(s.partitionKeyPointer, 'partition_key_pointer'),
+        ...(s.ordering === 'per_key' ? { ordering: 'per_key' as const } : {}),
       },
     ]),
   );
@@ -236,6 +238,9 @@ function disEvents(metrics: Metrics, log: DisFailureLog): DisClientEvents {
     },
     possibleDuplicates: (e) => {
       metrics.disPossibleDuplicates.inc(e.records);
+    },
+    isolation: (e) => {
+      metrics.disIsolatedRefusals.inc({ code: e.code });
     },
     breakerState: (state) => {
       metrics.disBreakerState.set(breakerValue(state));
@@ -331,6 +336,7 @@ async function composeDis(
       maxRecordsPerRequest: dis.maxRecordsPerRequest,
       maxBytesPerRequest: dis.maxBytesPerRequest,
       maxConcurrentRequests: dis.maxConcurrentRequests,
+      maxIsolationRequests: dis.maxIsolationRequests,
     },
     breaker: dis.breaker,
     events: disEvents(metrics, createDisFailureLog(edges.logger, edges.now)),
@@ -579,7 +585,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
   const auth = composeAuth(config, edges, metrics);
   const batching = config.ingest.batching;
   const limits = config.dis.mode === 'remote' ? config.dis : DEFAULT_LIMITS;
-  const sink: RecordSink = batching.enabled
+  const batched: RecordSink = batching.enabled
     ? createBatcher({
         client: dis.client,
         lingerMs: batching.lingerMs,
@@ -591,6 +597,10 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
         monotonicNow: () => performance.now(),
       })
     : createDisSink(dis.client);
+  // Per-key streams go through lanes first; without one, nothing is in the way.
+  const sink = Object.values(config.streams).some((s) => s.ordering === 'per_key')
+    ? createOrderedSink({ inner: batched, now: edges.now })
+    : batched;
   const ingest = createIngest({ sink, randomKey: randomUUID });
   // The forwarder's batches go through the same sink, so spooled and live records share PutRecords.
   const forwarderClient: Pick<DisClient, 'putRecords'> = {

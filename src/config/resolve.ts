@@ -322,7 +322,9 @@ export function resolveStreams(
     scope.warning(
       `no streams configured (GATEWAY_STREAMS or streams): the embedded emulator gets one stream "${DEV_STREAM}"`,
     );
-    return { [DEV_STREAM]: { disStream: DEV_STREAM, partitions: 1, type: 'COMMON' } };
+    return {
+      [DEV_STREAM]: { disStream: DEV_STREAM, partitions: 1, type: 'COMMON', ordering: 'none' },
+    };
   } else {
     scope.warning('no streams configured (GATEWAY_STREAMS or streams): every stream answers 404');
   }

@@ -210,6 +210,11 @@ export const disSettings = z.strictObject({
   maxRecordsPerRequest: positiveInt(1000).default(500),
   maxBytesPerRequest: positiveInt(MAX_REQUEST_DATA_BYTES).default(4 * MIB),
   maxConcurrentRequests: positiveInt(64).default(4),
+  /**
+   * Requests a PutRecords call may spend resending, in parts, records DIS refused whole for
+   * something one record may carry (by caller, then halves); 0: fail them all as DIS said.
+   */
+  maxIsolationRequests: nonNegativeInt(1000).default(32),
   ...disTimeouts,
   breaker: z
     .strictObject({
@@ -298,6 +303,11 @@ export const streamEntry = z.strictObject({
   type: z.enum(['COMMON', 'ADVANCED'], { error: 'must be COMMON or ADVANCED' }).default('COMMON'),
   /** RFC 6901 pointer into a record's `data` giving the default partition key. */
   partitionKeyPointer: jsonPointer.exactOptional(),
+  /**
+   * `per_key`: records with the same partition key, explicit hash key or partition id reach DIS in
+   * the order this instance accepted them (one record of a key with DIS at a time).
+   */
+  ordering: z.enum(['none', 'per_key'], { error: 'must be none or per_key' }).default('none'),
   limits: z
     .strictObject({
       recordsPerS: positiveInt(10_000_000).exactOptional(),

@@ -226,7 +226,9 @@ export function createDisClient(options: DisClientOptions): DisClient {
     const sendChunk = async (indices: readonly number[]): Promise<void> => {
       let step = startSending(indices, input.deadline, now(), policy, deadlines);
       while (step.action === 'send') {
+        // What this step settled is reported before the backoff: its caller may be waiting.
         settle(step.settledNow, step.state.settled);
+        if (step.delayMs > 0) await sleep(step.delayMs);
         countPossibleDuplicates(step.possibleDuplicates);
         requests += 1;
         const result = await sendAttempt(connection, input, step.state.pending);
@@ -234,7 +236,6 @@ export function createDisClient(options: DisClientOptions): DisClient {
         if (step.leftToRetry !== undefined) {
           events.retry?.({ operation: 'PutRecords', ...step.leftToRetry });
         }
-        if (step.action === 'send') await sleep(step.delayMs);
       }
       const { isolable } = step;
       if (isolable === undefined || isolationLeft < 2) {

@@ -1,5 +1,5 @@
 import { CodedError } from '../errors/coded-error.ts';
-import type { DisClient, PutRecordsOutcome } from '../dis/client.ts';
+import type { DisClient, PutRecordsOutcome, RecordGroup } from '../dis/client.ts';
 import type { RecordVerdict } from '../dis/verdicts.ts';
 import type { PutRecordsRequestEntry } from '../dis/wire.ts';
 import type { PutRequest, RecordSink } from './ingest.ts';
@@ -7,7 +7,11 @@ import type { PutRequest, RecordSink } from './ingest.ts';
 // Micro-batching per DIS stream (design.md §5): records of concurrent requests are coalesced into one
 // PutRecords, flushed at the record limit, the byte limit, or the linger (0 = the next turn of the
 // event loop, which coalesces only what is already queued and adds no latency). Each caller gets back
-// exactly its own verdicts, in its own order.
+// exactly its own verdicts, in its own order, and shares no fate it cannot see: its records keep its
+// own deadline inside the shared call (they stop being retried when its wait ends and it is answered
+// then, while the others go on), and a whole-request refusal is isolated by the client (by caller,
+// then in halves). Bookkeeping is O(1) per put: a FIFO of waiters and the earliest deadline kept in
+// a monotonic deque, never scanned.
 
 export interface BatcherOptions {
   readonly client: Pick<DisClient, 'putRecords'>;
@@ -46,10 +50,55 @@ interface Waiter {
   readonly reject: (error: unknown) => void;
 }
 
+/** A queue with O(1) push, shift and peek (an array's shift copies). */
+class Fifo<T> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  peek(): T | undefined {
+    return this.#items[this.#head];
+  }
+
+  peekLast(): T | undefined {
+    return this.#items[this.#items.length - 1];
+  }
+
+  popLast(): T | undefined {
+    if (this.length === 0) return undefined;
+    return this.#items.pop();
+  }
+
+  shift(): T | undefined {
+    if (this.length === 0) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head] = undefined;
+    this.#head += 1;
+    // Compact once the dead prefix is half the array: amortised O(1).
+    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+}
+
 interface StreamQueue {
   readonly streamName: string;
   readonly streamId: string | undefined;
-  readonly waiting: Waiter[];
+  readonly waiting: Fifo<Waiter>;
+  /**
+   * The waiters whose deadline is below every later one's, in queue order: its head has the
+   * earliest deadline of the queue (a sliding-window minimum; waiters leave from the front only).
+   */
+  readonly earliest: Fifo<Waiter>;
   records: number;
   bytes: number;
   inFlight: number;
@@ -62,17 +111,38 @@ interface StreamQueue {
 /** Margin kept between a flush and the earliest waiting deadline. */
 const DEADLINE_MARGIN_MS = 20;
 
-function sliceOutcome(outcome: PutRecordsOutcome, from: number, count: number): PutRecordsOutcome {
-  const verdicts: RecordVerdict[] = outcome.verdicts.slice(from, from + count);
+/** A caller's share of a shared call: its own verdicts. */
+function shareOf(verdicts: RecordVerdict[], requests: number): PutRecordsOutcome {
   let failedCount = 0;
   for (const verdict of verdicts) if (verdict.status === 'failed') failedCount += 1;
   // Requests and possible duplicates belong to the shared call; metrics count them at the client.
-  return { verdicts, failedCount, requests: outcome.requests, possibleDuplicates: 0 };
+  return { verdicts, failedCount, requests, possibleDuplicates: 0 };
+}
+
+/** A waiter of a shared call: its verdicts gather as the client reports them. */
+interface Share {
+  readonly waiter: Waiter;
+  readonly start: number;
+  readonly verdicts: (RecordVerdict | undefined)[];
+  left: number;
+  done: boolean;
 }
 
 export interface Batcher extends RecordSink {
   /** Records waiting per DIS stream (for tests and metrics). */
   readonly queued: () => number;
+}
+
+/** The group (caller) of an input index: a binary search over the groups' ends. */
+function shareAt(groups: readonly RecordGroup[], index: number): number {
+  let low = 0;
+  let high = groups.length - 1;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (index < (groups[middle]?.end ?? 0)) high = middle;
+    else low = middle + 1;
+  }
+  return low;
 }
 
 export function createBatcher(options: BatcherOptions): Batcher {
@@ -85,7 +155,8 @@ export function createBatcher(options: BatcherOptions): Batcher {
       queue = {
         streamName,
         streamId,
-        waiting: [],
+        waiting: new Fifo(),
+        earliest: new Fifo(),
         records: 0,
         bytes: 0,
         inFlight: 0,
@@ -109,15 +180,14 @@ export function createBatcher(options: BatcherOptions): Batcher {
     const batch: Waiter[] = [];
     let records = 0;
     let bytes = 0;
-    while (queue.waiting.length > 0) {
-      const next = queue.waiting[0];
-      if (next === undefined) break;
+    for (let next = queue.waiting.peek(); next !== undefined; next = queue.waiting.peek()) {
       const fits =
         records + next.entries.length <= options.maxRecords &&
         bytes + next.bytes <= options.maxBytes;
       if (batch.length > 0 && !fits) break;
       batch.push(next);
       queue.waiting.shift();
+      if (queue.earliest.peek() === next) queue.earliest.shift();
       records += next.entries.length;
       bytes += next.bytes;
     }
@@ -126,17 +196,63 @@ export function createBatcher(options: BatcherOptions): Batcher {
     return batch;
   };
 
-  const send = async (queue: StreamQueue, batch: readonly Waiter[]): Promise<void> => {
+  /** One caller's call: nothing shared, its outcome is its answer. */
+  const sendAlone = async (queue: StreamQueue, waiter: Waiter): Promise<void> => {
+    try {
+      waiter.resolve(
+        await options.client.putRecords({
+          streamName: queue.streamName,
+          streamId: queue.streamId,
+          records: waiter.entries,
+          deadline: waiter.deadline,
+          trace: waiter.trace,
+        }),
+      );
+    } catch (error) {
+      waiter.reject(error);
+    }
+  };
+
+  /**
+   * Several callers' call: each keeps its deadline (groups) and is answered as soon as its own
+   * records have their verdicts, not when the whole call ends.
+   */
+  const sendShared = async (queue: StreamQueue, batch: readonly Waiter[]): Promise<void> => {
     const entries: PutRecordsRequestEntry[] = [];
-    let deadline = Number.POSITIVE_INFINITY;
+    const groups: RecordGroup[] = [];
+    const shares: Share[] = [];
+    let deadline = Number.NEGATIVE_INFINITY;
     // One call has one parent span: the first request of the batch that carries a trace.
     let trace: PutRequest['trace'];
     for (const waiter of batch) {
+      const start = entries.length;
       for (const entry of waiter.entries) entries.push(entry);
-      deadline = Math.min(deadline, waiter.deadline);
+      groups.push({ end: entries.length, deadline: waiter.deadline });
+      const count = waiter.entries.length;
+      shares.push({
+        waiter,
+        start,
+        verdicts: new Array<RecordVerdict | undefined>(count),
+        left: count,
+        done: count === 0,
+      });
+      deadline = Math.max(deadline, waiter.deadline);
       trace ??= waiter.trace;
     }
-    queue.inFlight += 1;
+    let requests = 0;
+    const finish = (share: Share, verdicts: RecordVerdict[]): void => {
+      share.done = true;
+      share.waiter.resolve(shareOf(verdicts, requests));
+    };
+    const onVerdict = (index: number, verdict: RecordVerdict): void => {
+      const share = shares[shareAt(groups, index)];
+      if (share === undefined || share.done) return;
+      const offset = index - share.start;
+      if (share.verdicts[offset] !== undefined) return;
+      share.verdicts[offset] = verdict;
+      share.left -= 1;
+      if (share.left === 0) finish(share, share.verdicts as RecordVerdict[]);
+    };
     try {
       const outcome = await options.client.putRecords({
         streamName: queue.streamName,
@@ -144,14 +260,29 @@ export function createBatcher(options: BatcherOptions): Batcher {
         records: entries,
         deadline,
         trace,
+        groups,
+        onVerdict,
       });
-      let offset = 0;
-      for (const waiter of batch) {
-        waiter.resolve(sliceOutcome(outcome, offset, waiter.entries.length));
-        offset += waiter.entries.length;
+      requests = outcome.requests;
+      // Whoever is still waiting (a verdict the client made up at the end) gets its slice.
+      for (const share of shares) {
+        if (share.done) continue;
+        finish(
+          share,
+          outcome.verdicts.slice(share.start, share.start + share.waiter.entries.length),
+        );
       }
     } catch (error) {
-      for (const waiter of batch) waiter.reject(error);
+      for (const share of shares) if (!share.done) share.waiter.reject(error);
+    }
+  };
+
+  const send = async (queue: StreamQueue, batch: readonly Waiter[]): Promise<void> => {
+    queue.inFlight += 1;
+    try {
+      const [only] = batch;
+      if (batch.length === 1 && only !== undefined) await sendAlone(queue, only);
+      else await sendShared(queue, batch);
     } finally {
       queue.inFlight -= 1;
       if (queue.waiting.length > 0) flush(queue);
@@ -160,13 +291,13 @@ export function createBatcher(options: BatcherOptions): Batcher {
 
   const mustGoNow = (queue: StreamQueue): boolean => {
     if (queue.records >= options.maxRecords || queue.bytes >= options.maxBytes) return true;
-    const earliest = queue.waiting.reduce((min, w) => Math.min(min, w.deadline), Infinity);
+    const earliest = queue.earliest.peek()?.deadline ?? Infinity;
     return earliest - options.now() <= options.lingerMs + DEADLINE_MARGIN_MS;
   };
 
   /** How long the oldest waiting record still has to linger (0: it may go). */
   const lingerLeft = (queue: StreamQueue): number => {
-    const oldest = queue.waiting[0];
+    const oldest = queue.waiting.peek();
     if (oldest === undefined || options.lingerMs === 0) return 0;
     return Math.max(0, oldest.queuedAt + options.lingerMs - options.monotonicNow());
   };
@@ -217,7 +348,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
       }
       const { bytes } = request;
       return new Promise<PutRecordsOutcome>((resolve, reject) => {
-        queue.waiting.push({
+        const waiter: Waiter = {
           entries: request.entries,
           bytes,
           deadline: request.deadline,
@@ -225,7 +356,16 @@ export function createBatcher(options: BatcherOptions): Batcher {
           queuedAt: options.monotonicNow(),
           resolve,
           reject,
-        });
+        };
+        queue.waiting.push(waiter);
+        // Waiters behind with a later deadline than the newcomer's can never be the earliest now.
+        for (
+          let last = queue.earliest.peekLast();
+          last !== undefined && last.deadline >= waiter.deadline;
+          last = queue.earliest.peekLast()
+        )
+          queue.earliest.popLast();
+        queue.earliest.push(waiter);
         queue.records += request.entries.length;
         queue.bytes += bytes;
         schedule(queue);

@@ -2,6 +2,7 @@ import type { PutRecordsOutcome } from '../dis/client.ts';
 import type { TraceHeaders } from '../dis/connection.ts';
 import { childTraceHeaders, type TraceContext } from '../observability/trace-context.ts';
 import type { PutRecordsRequestEntry } from '../dis/wire.ts';
+import { orderingKey } from './ordering-key.ts';
 import { toDisEntry, type IngestRecord, type StreamTarget } from './records.ts';
 
 // The ingest core: records in, DIS entries to a sink, per-record verdicts out. It knows nothing of
@@ -16,6 +17,8 @@ export interface PutRequest {
   readonly deadline: number;
   /** The DIS call's span, a child of the request's (a batch carries its first request's). */
   readonly trace?: TraceHeaders | undefined;
+  /** Per-key streams: each entry's ordering key (undefined: a record without a key of its own). */
+  readonly keys?: readonly (string | undefined)[] | undefined;
 }
 
 /** Where entries go: the batcher (createBatcher) or straight to the DIS client (createDisSink). */
@@ -48,6 +51,7 @@ export function createIngest(options: IngestOptions): Ingest {
         bytes,
         deadline,
         trace: trace === undefined ? undefined : childTraceHeaders(trace),
+        keys: target.ordering === 'per_key' ? records.map(orderingKey) : undefined,
       }),
   };
 }

@@ -20,6 +20,8 @@ export interface StreamTarget {
   readonly name: string;
   readonly disStream: string;
   readonly streamId?: string | undefined;
+  /** `per_key`: records with the same key reach DIS in the order they were accepted. */
+  readonly ordering?: 'per_key' | undefined;
 }
 
 /**

@@ -107,6 +107,12 @@ export function createMetrics(build: BuildInfo) {
       help: 'Records that DIS may hold twice: resent after a lost answer, taken over from another instance, or answered with an unknown or unconfirmed outcome (a retry may write them again)',
       registers,
     }),
+    disIsolatedRefusals: new Counter({
+      name: 'gateway_dis_isolated_refusals_total',
+      help: 'Whole PutRecords refusals (code: DIS code, or HTTP status) that may name one record, resent in parts (by caller, then halves) so only the offending records fail',
+      labelNames: ['code'] as const,
+      registers,
+    }),
     disBreakerState: new Gauge({
       name: 'gateway_dis_breaker_state',
       help: 'DIS circuit breaker: 0 closed, 1 half-open, 2 open',

@@ -213,4 +213,83 @@ describe('micro-batching per DIS stream', () => {
       env.emulator.faults.clear();
     }
   });
+
+  it('callers sharing a call keep their own deadlines: a short wait is answered at its end, a long one is still written', async () => {
+    env.emulator.faults.failRecords({ share: 1, errorCode: 'DIS.4303' });
+    const clear = setTimeout(() => {
+      env.emulator.faults.clear();
+    }, 900);
+    try {
+      // Enough attempts that the deadline, not the count of fruitless attempts, ends the retries.
+      const b = batcher({ lingerMs: 30, client: env.clientWith({ maxAttempts: 100 }) });
+      const started = Date.now();
+      const shortEntries = uniqueEntries(2);
+      const longEntries = uniqueEntries(3);
+      const before = putCalls();
+      const short = put(b, shortEntries, 400).then((o) => ({ o, at: Date.now() - started }));
+      const long = put(b, longEntries, 5000).then((o) => ({ o, at: Date.now() - started }));
+      const first = await short;
+      assert.ok(first.at < 800, `the short caller is answered at its deadline (${first.at} ms)`);
+      for (const v of first.o.verdicts) {
+        assert.ok(v.status === 'failed' && v.retryable && v.errorCode === 'DIS.4303');
+      }
+      const second = await long;
+      assert.equal(second.o.failedCount, 0, 'the long caller’s records are written after all');
+      assert.ok(second.at >= 900);
+      assertOwnVerdicts(second.o, longEntries);
+      assert.ok(putCalls() - before >= 2);
+    } finally {
+      clearTimeout(clear);
+      env.emulator.faults.clear();
+    }
+  });
+
+  it('a record DIS refuses whole fails alone: the other callers of its batch are written', async () => {
+    const b = batcher({ lingerMs: 30 });
+    const good = [uniqueEntries(4), uniqueEntries(5), uniqueEntries(3)];
+    // A partition this 2-partition stream no longer has (a producer behind a scale-down).
+    const bad = uniqueEntries(3).map((e, i) =>
+      i === 1 ? { ...e, partition_id: 'shardId-0000000009' } : e,
+    );
+    const before = putCalls();
+    const [a, refused, c, d] = await Promise.all([
+      put(b, good[0] ?? []),
+      put(b, bad),
+      put(b, good[1] ?? []),
+      put(b, good[2] ?? []),
+    ]);
+    for (const [outcome, entries] of [
+      [a, good[0]],
+      [c, good[1]],
+      [d, good[2]],
+    ] as const) {
+      assertOwnVerdicts(outcome, entries ?? []);
+    }
+    assert.deepEqual(
+      refused.verdicts.map((v) => (v.status === 'ok' ? 'ok' : v.errorCode)),
+      ['ok', 'DIS.4201', 'ok'],
+    );
+    // The whole refusal; one part per caller (4); the bad caller's halves [0, 1] (refused) and [2];
+    // then [0] and [1] alone.
+    assert.equal(putCalls() - before, 9);
+  });
+
+  it('keeps the earliest deadline without scanning: after the earliest caller leaves, the next earliest still forces a flush', async () => {
+    env.emulator.faults.setLatency(150);
+    try {
+      const b = batcher({ lingerMs: 10_000, maxInFlight: 1 });
+      const started = Date.now();
+      // The first goes at once (its deadline is near); the second, queued behind it with a
+      // deadline 700 ms out, must go before its deadline, not after the 10 s linger.
+      const first = put(b, uniqueEntries(1), 100);
+      const second = put(b, uniqueEntries(1), 700);
+      const late = put(b, uniqueEntries(1), 60_000);
+      assert.equal((await first).failedCount, 0);
+      assert.equal((await second).failedCount, 0);
+      assert.ok(Date.now() - started < 1500);
+      assert.equal((await late).failedCount, 0);
+    } finally {
+      env.emulator.faults.clear();
+    }
+  });
 });

@@ -34,6 +34,7 @@ export interface RecordsStream {
   readonly streamId?: string | undefined;
   readonly partitions: number;
   readonly partitionKeyPointer?: JsonPointer | undefined;
+  readonly ordering?: 'per_key' | undefined;
 }
 
 export interface RecordsRouteOptions {
