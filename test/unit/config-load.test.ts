@@ -120,6 +120,7 @@ describe('loadConfig: files, defaults and overrides', () => {
       partitions: 2,
       type: 'COMMON',
       partitionKeyPointer: '/user_id',
+      disTarget: 'dis',
     });
     assert.deepEqual(config.limits.principals, {
       'svc-orders': { requestsPerS: 1000, burst: 2000 },
@@ -193,6 +194,7 @@ idempotency: { ttl_s: 3600 }
       disStream: 'dis-orders',
       partitions: 3,
       type: 'ADVANCED',
+      disTarget: 'dis',
     });
     assert.equal(fromJson.idempotency.ttlS, 3600);
   });
@@ -254,9 +256,9 @@ streams:
     ]);
     // GATEWAY_STREAMS replaces whole entries and leaves the file's other streams alone.
     assert.deepEqual(config.streams, {
-      clicks: { disStream: 'dis-clicks', partitions: 2, type: 'COMMON' },
-      kept: { disStream: 'file-kept', partitions: 1, type: 'COMMON' },
-      orders: { disStream: 'dis-orders', partitions: 1, type: 'ADVANCED' },
+      clicks: { disStream: 'dis-clicks', partitions: 2, type: 'COMMON', disTarget: 'dis' },
+      kept: { disStream: 'file-kept', partitions: 1, type: 'COMMON', disTarget: 'dis' },
+      orders: { disStream: 'dis-orders', partitions: 1, type: 'ADVANCED', disTarget: 'dis' },
     });
   });
 
