@@ -20,6 +20,8 @@ export interface StreamTarget {
   readonly name: string;
   readonly disStream: string;
   readonly streamId?: string | undefined;
+  /** The DIS target (project, region, credentials) it writes to, by its config name; absent: `dis`. */
+  readonly disTarget?: string | undefined;
 }
 
 /**
