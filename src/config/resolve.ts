@@ -261,12 +261,16 @@ export const DEFAULT_DIS_TARGET = 'dis';
 type DisTuning = Omit<RemoteDis, 'mode' | 'endpoint' | 'region' | 'projectId' | 'auth'>;
 
 function tuningOf(dis: ResolvedDis): DisTuning {
-  if (dis.mode === 'embedded') {
-    const { endpoint, region, projectId, auth, ...defaults } = disSettings.parse({});
-    return defaults;
-  }
-  const { mode, endpoint, region, projectId, auth, ...tuning } = dis;
-  return tuning;
+  const from = dis.mode === 'embedded' ? disSettings.parse({}) : dis;
+  return {
+    allowInsecureHttp: from.allowInsecureHttp,
+    maxRecordsPerRequest: from.maxRecordsPerRequest,
+    maxBytesPerRequest: from.maxBytesPerRequest,
+    maxConcurrentRequests: from.maxConcurrentRequests,
+    requestTimeoutMs: from.requestTimeoutMs,
+    connectTimeoutMs: from.connectTimeoutMs,
+    breaker: from.breaker,
+  };
 }
 
 /** What makes two targets one: the same DIS, project and credentials (kept in memory only). */
