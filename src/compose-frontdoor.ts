@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { TokenVerifier } from './auth/jwt-verifier.ts';
 import type { Config } from './config/types.ts';
-import type { DisConnectionOptions } from './dis/connection.ts';
-import { createDisManagementClient } from './dis/management.ts';
+import { createDisManagementClient, type DisManagementClient } from './dis/management.ts';
+import type { DisTargets } from './compose-dis.ts';
+import { DEFAULT_DIS_TARGET } from './config/resolve.ts';
+import { InvariantError } from './errors/coded-error.ts';
 import { createSignedClients, type SignedClient } from './auth/signed-clients.ts';
 import { DIS_RENDER } from './http/frontdoor/dis-answers.ts';
 import type { FrontdoorRouteOptions } from './http/frontdoor/route.ts';
@@ -17,13 +19,13 @@ import type { Metrics } from './observability/metrics.ts';
 import type { RateLimiter } from './ratelimit/types.ts';
 
 // The DIS-compatible front door's parts (src/http/frontdoor/): its clients from the config (and a
-// dev client made at startup in dev mode), its own stream-management connection to DIS for
-// DescribeStream, and the application layer rendered in DIS's words.
+// dev client made at startup in dev mode), its own stream-management connection to each DIS target
+// for DescribeStream, and the application layer rendered in DIS's words.
 
 export interface FrontdoorDeps {
   readonly config: Config;
-  readonly connection: DisConnectionOptions;
-  readonly region: string;
+  /** Each stream's DescribeStream goes to its own DIS target, with that target's connection. */
+  readonly dis: DisTargets;
   readonly streams: ReadonlyMap<string, RecordsStream>;
   readonly verifier: TokenVerifier;
   readonly rateLimiter: RateLimiter;
@@ -64,6 +66,7 @@ export function composeFrontdoor(deps: FrontdoorDeps): FrontdoorParts | undefine
   const { config, metrics, logger } = deps;
   if (!config.frontdoor.enabled) return undefined;
   const clients = configuredClients(config);
+  const main = deps.dis.main;
   let devClient: DevFrontdoorClient | undefined;
   if (!config.production && clients.length === 0) {
     // Dev mode without clients: one made at startup, like the dev token, for every stream.
@@ -75,17 +78,38 @@ export function composeFrontdoor(deps: FrontdoorDeps): FrontdoorParts | undefine
       sk,
       principal: { id: 'dev', scopes: new Set(['dis:write:*']) },
     });
-    devClient = { ak, sk, projectId: deps.connection.projectId, region: deps.region };
+    devClient = { ak, sk, projectId: main.connection.projectId, region: main.region };
   }
-  const management = createDisManagementClient(deps.connection);
+  const managements = new Map<string, DisManagementClient>();
+  for (const [name, target] of deps.dis.byName)
+    managements.set(name, createDisManagementClient(target.connection));
+  const targetOfStream = new Map<string, string>();
+  for (const stream of deps.streams.values())
+    targetOfStream.set(stream.disStream, stream.disTarget ?? DEFAULT_DIS_TARGET);
+  const projectOfTarget = (name: string): string => {
+    const target = deps.dis.byName.get(name);
+    if (target === undefined) throw new InvariantError(`no DIS target ${name}`);
+    return target.connection.projectId;
+  };
+  // Config keeps a DIS stream name to one target, so the name says whose connection describes it.
+  const management: Pick<DisManagementClient, 'describeStream'> = {
+    describeStream: (name, query, call) => {
+      const client = managements.get(targetOfStream.get(name) ?? DEFAULT_DIS_TARGET);
+      if (client === undefined)
+        return Promise.reject(new InvariantError(`no DIS target for stream ${name}`));
+      return client.describeStream(name, query, call);
+    },
+  };
   return {
     devClient,
-    close: () => management.close(),
+    close: async () => {
+      await Promise.all([...managements.values()].map((client) => client.close()));
+    },
     route: {
       auth: {
         clients: createSignedClients({
           clients,
-          region: deps.region,
+          region: main.region,
           now: deps.now,
           allowUnsignedPayload: config.frontdoor.allowUnsignedPayload,
         }),
@@ -95,7 +119,8 @@ export function composeFrontdoor(deps: FrontdoorDeps): FrontdoorParts | undefine
           logger.info({ reason, client }, 'DIS front door: request refused 401');
         },
       },
-      projectId: deps.connection.projectId,
+      projectIds: new Set([...deps.dis.byName.keys()].map(projectOfTarget)),
+      projectOf: (stream) => projectOfTarget(stream.disTarget ?? DEFAULT_DIS_TARGET),
       streams: deps.streams,
       rateLimiter: deps.rateLimiter,
       arrival: deps.arrival,

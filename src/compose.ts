@@ -7,22 +7,15 @@ import { mintToken } from './auth/mint-token.ts';
 import type { Config, JwtAlgorithm, StreamConfig } from './config/types.ts';
 import type { Logger } from './observability/logger.ts';
 import {
-  breakerValue,
   cachedChildren,
   createMetrics,
   registerSpoolGauges,
   type BuildInfo,
   type Metrics,
 } from './observability/metrics.ts';
-import {
-  DEFAULT_LIMITS,
-  createDisClient,
-  type DisClient,
-  type DisClientEvents,
-} from './dis/client.ts';
-import type { DisAuth, DisConnectionOptions } from './dis/connection.ts';
+import type { DisClient } from './dis/client.ts';
 import { base64RawLength } from './dis/chunk.ts';
-import { createIamTokenProvider, type TokenProvider } from './dis/token-provider.ts';
+import { breakerStates, composeDisTargets, createRoutingSink } from './compose-dis.ts';
 import { DEFAULT_TIMEOUTS, requestBoundMs } from './dis/transport.ts';
 import { createApp } from './http/app.ts';
 import { composeFrontdoor, type DevFrontdoorClient } from './compose-frontdoor.ts';
@@ -45,7 +38,6 @@ import { createRateLimitPolicy } from './ratelimit/policy.ts';
 import { createRedisRateLimiter } from './ratelimit/redis-limiter.ts';
 import type { RateLimitPolicy, RateLimiter } from './ratelimit/types.ts';
 import { createArrivalGate } from './ratelimit/arrival-gate.ts';
-import { createDisFailureLog, type DisFailureLog } from './observability/dis-failures.ts';
 import { closeRedis, createRedis, whenReady, type RedisClient } from './redis/connect.ts';
 import { checkRedisPersistence } from './redis/persistence-check.ts';
 import { createReplicaAcks, type ReplicaAcks } from './redis/replication.ts';
@@ -213,143 +205,13 @@ function recordsStreams(
         name,
         disStream: s.disStream,
         streamId: s.streamId,
+        disTarget: s.disTarget,
         partitions: s.partitions,
         partitionKeyPointer: toJsonPointer(s.partitionKeyPointer, 'partition_key_pointer'),
         ...(s.ordering === 'per_key' ? { ordering: 'per_key' as const } : {}),
       },
     ]),
   );
-}
-
-/** Metrics for every DIS exchange; a log line for each kind of failure and each breaker change. */
-function disEvents(metrics: Metrics, log: DisFailureLog): DisClientEvents {
-  const requests = cachedChildren((operation, status) =>
-    metrics.disRequests.labels({ operation, status }),
-  );
-  const durations = cachedChildren((operation) => metrics.disDuration.labels({ operation }));
-  return {
-    request: (e) => {
-      requests(e.operation, String(e.status)).inc();
-      durations(e.operation).observe(e.durationMs / 1000);
-      if (e.status === 'error' || e.status >= 300) log.failure(e);
-    },
-    retry: (e) => {
-      metrics.disRetries.inc({ kind: e.kind }, e.kind === 'records' ? e.records : 1);
-    },
-    possibleDuplicates: (e) => {
-      metrics.disPossibleDuplicates.inc(e.records);
-    },
-    isolation: (e) => {
-      metrics.disIsolatedRefusals.inc({ code: e.code });
-    },
-    breakerState: (state) => {
-      metrics.disBreakerState.set(breakerValue(state));
-      log.breaker(state);
-    },
-  };
-}
-
-/** How DIS's logs and support tell the gateway's requests, and its releases, apart. */
-function userAgent(build: BuildInfo): string {
-  return `dis-gateway/${build.version}`;
-}
-
-interface DisParts {
-  readonly client: DisClient;
-  /** What the client connects with: the front door's stream calls use the same. */
-  readonly connection: DisConnectionOptions;
-  /** The legacy signatures' scope names it: the front door checks its clients' against it. */
-  readonly region: string;
-  readonly emulatorUrl?: string;
-  readonly close: () => Promise<void>;
-}
-
-async function composeDis(
-  config: Config,
-  edges: ComposeEdges,
-  metrics: Metrics,
-): Promise<DisParts> {
-  const dis = config.dis;
-  if (dis.mode === 'embedded') {
-    // Dev only: the emulator is loaded on demand so production never imports it.
-    const { createEmulator, DEV_CREDENTIALS } = await import('./emulator/emulator.ts');
-    const credentials = DEV_CREDENTIALS[0];
-    if (credentials === undefined) throw new InvariantError('the emulator has no dev credentials');
-    const emulator = await createEmulator({
-      streams: Object.values(config.streams).map((s) => ({
-        name: s.disStream,
-        partitions: s.partitions,
-        type: s.type,
-      })),
-    });
-    const connection: DisConnectionOptions = {
-      endpoint: emulator.url,
-      projectId: emulator.projectId,
-      auth: { type: 'aksk', credentials },
-      now: edges.now,
-      userAgent: userAgent(edges.build),
-    };
-    const client = createDisClient({
-      ...connection,
-      events: disEvents(metrics, createDisFailureLog(edges.logger, edges.now)),
-    });
-    return {
-      client,
-      connection,
-      region: emulator.region,
-      emulatorUrl: emulator.url,
-      close: async () => {
-        await client.close();
-        await emulator.close();
-      },
-    };
-  }
-  let auth: DisAuth;
-  let tokens: TokenProvider | undefined;
-  if (dis.auth.type === 'token') {
-    tokens = createIamTokenProvider({
-      endpoint: dis.auth.iamEndpoint,
-      user: { name: dis.auth.user, password: dis.auth.password, domain: dis.auth.domain },
-      projectId: dis.projectId,
-      now: edges.now,
-    });
-    auth = { type: 'token', tokens };
-  } else {
-    const { ak, sk, securityToken } = dis.auth;
-    auth = { type: 'aksk', credentials: { ak, sk, securityToken } };
-  }
-  const connection: DisConnectionOptions = {
-    endpoint: dis.endpoint,
-    projectId: dis.projectId,
-    auth,
-    now: edges.now,
-    userAgent: userAgent(edges.build),
-    timeouts: {
-      connectMs: dis.connectTimeoutMs,
-      headersMs: dis.requestTimeoutMs,
-      bodyMs: dis.requestTimeoutMs,
-    },
-  };
-  const client = createDisClient({
-    ...connection,
-    limits: {
-      maxRecordsPerRequest: dis.maxRecordsPerRequest,
-      maxBytesPerRequest: dis.maxBytesPerRequest,
-      maxConcurrentRequests: dis.maxConcurrentRequests,
-      maxIsolationRequests: dis.maxIsolationRequests,
-    },
-    breaker: dis.breaker,
-    events: disEvents(metrics, createDisFailureLog(edges.logger, edges.now)),
-  });
-  return {
-    client,
-    connection,
-    region: dis.region,
-    close: async () => {
-      await client.close();
-      await tokens?.close();
-    },
-  };
 }
 
 /** Refused tokens by reason: the caller sees one 401, the operator sees why. */
@@ -404,13 +266,23 @@ interface StoreParts {
 
 /** How long a DIS call in flight at its caller's deadline may still run: one request's bound. */
 function lateAnswerMs(config: Config): number {
-  return config.dis.mode === 'remote'
-    ? requestBoundMs({
-        connectMs: config.dis.connectTimeoutMs,
-        headersMs: config.dis.requestTimeoutMs,
-        bodyMs: config.dis.requestTimeoutMs,
-      })
-    : requestBoundMs(DEFAULT_TIMEOUTS);
+  const bounds = Object.values(config.disTargets).map((target) =>
+    requestBoundMs({
+      connectMs: target.connectTimeoutMs,
+      headersMs: target.requestTimeoutMs,
+      bodyMs: target.requestTimeoutMs,
+    }),
+  );
+  const main =
+    config.dis.mode === 'remote'
+      ? requestBoundMs({
+          connectMs: config.dis.connectTimeoutMs,
+          headersMs: config.dis.requestTimeoutMs,
+          bodyMs: config.dis.requestTimeoutMs,
+        })
+      : requestBoundMs(DEFAULT_TIMEOUTS);
+  // The slowest target's: a caller's records may be in any of them.
+  return Math.max(main, ...bounds);
 }
 
 /**
@@ -575,7 +447,7 @@ function composeAuth(config: Config, edges: ComposeEdges, metrics: Metrics): Aut
 
 export async function composeGateway(config: Config, edges: ComposeEdges): Promise<Gateway> {
   const metrics = createMetrics(edges.build);
-  const dis = await composeDis(config, edges, metrics);
+  const dis = await composeDisTargets(config, edges, metrics);
   const stores = composeStores(config, edges, metrics);
   if (stores.spool !== undefined) {
     const { spool } = stores;
@@ -584,29 +456,44 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
   }
   const auth = composeAuth(config, edges, metrics);
   const batching = config.ingest.batching;
-  const limits = config.dis.mode === 'remote' ? config.dis : DEFAULT_LIMITS;
-  const batched: RecordSink = batching.enabled
-    ? createBatcher({
-        client: dis.client,
-        lingerMs: batching.lingerMs,
-        maxRecords: limits.maxRecordsPerRequest,
-        maxBytes: limits.maxBytesPerRequest,
-        maxInFlight: batching.maxInFlight,
-        maxQueuedRecords: batching.maxQueuedRecords,
-        now: edges.now,
-        monotonicNow: () => performance.now(),
-      })
-    : createDisSink(dis.client);
+  // One batcher per DIS target, each sized by its client: its queues, in-flight calls and
+  // overload are its own, so one project's trouble does not hold another's records.
+  const sinks = new Map<string, RecordSink>();
+  for (const [name, target] of dis.byName) {
+    sinks.set(
+      name,
+      batching.enabled
+        ? createBatcher({
+            client: target.client,
+            lingerMs: batching.lingerMs,
+            maxRecords: target.limits.maxRecordsPerRequest,
+            maxBytes: target.limits.maxBytesPerRequest,
+            maxInFlight: batching.maxInFlight,
+            maxQueuedRecords: batching.maxQueuedRecords,
+            now: edges.now,
+            monotonicNow: () => performance.now(),
+          })
+        : createDisSink(target.client),
+    );
+  }
+  const routed = createRoutingSink(sinks);
   // Per-key streams go through lanes first; without one, nothing is in the way.
   const sink = Object.values(config.streams).some((s) => s.ordering === 'per_key')
-    ? createOrderedSink({ inner: batched, now: edges.now })
-    : batched;
+    ? createOrderedSink({ inner: routed, now: edges.now })
+    : routed;
   const ingest = createIngest({ sink, randomKey: randomUUID });
+  // The forwarder knows a spool by its DIS stream name, which config keeps to one target.
+  const targetOf = new Map(Object.values(config.streams).map((s) => [s.disStream, s.disTarget]));
   // The forwarder's batches go through the same sink, so spooled and live records share PutRecords.
   const forwarderClient: Pick<DisClient, 'putRecords'> = {
     putRecords: (input) =>
       sink.put({
-        target: { name: input.streamName, disStream: input.streamName, streamId: input.streamId },
+        target: {
+          name: input.streamName,
+          disStream: input.streamName,
+          streamId: input.streamId,
+          disTarget: targetOf.get(input.streamName),
+        },
         entries: input.records,
         bytes: input.records.reduce((sum, entry) => sum + base64RawLength(entry.data), 0),
         deadline: input.deadline,
@@ -653,8 +540,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
   };
   const frontdoor = composeFrontdoor({
     config,
-    connection: dis.connection,
-    region: dis.region,
+    dis,
     streams,
     verifier: auth.verifier,
     rateLimiter: arrival.limiter,
@@ -674,7 +560,8 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
       redis: redis === undefined ? undefined : () => (redis.status === 'ready' ? 'up' : 'down'),
       redisRequired: config.redis.mode !== 'memory' && config.redis.onError === 'fail-closed',
       redisReached: redis === undefined ? undefined : reachedOnce(redis),
-      disBreaker: () => dis.client.breakerState(),
+      disBreaker: () => breakerStates(dis).worst,
+      ...(dis.byName.size > 1 ? { disBreakers: () => breakerStates(dis).each } : {}),
     },
     records: {
       streams,
@@ -733,7 +620,7 @@ export async function composeGateway(config: Config, edges: ComposeEdges): Promi
     ? undefined
     : {
         redis: stores.redis === undefined ? 'memory' : 'redis',
-        ...(dis.emulatorUrl === undefined ? {} : { emulatorUrl: dis.emulatorUrl }),
+        ...(dis.main.emulatorUrl === undefined ? {} : { emulatorUrl: dis.main.emulatorUrl }),
         ...(frontdoor?.devClient === undefined ? {} : { frontdoor: frontdoor.devClient }),
         ...(auth.devSecret === undefined
           ? {}

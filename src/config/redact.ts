@@ -56,6 +56,9 @@ export function redactConfig(config: Config): unknown {
   return {
     ...config,
     dis: redactDis(config.dis),
+    disTargets: Object.fromEntries(
+      Object.entries(config.disTargets).map(([name, target]) => [name, redactDis(target)]),
+    ),
     redis: redactRedis(config.redis),
     auth: {
       jwt: {

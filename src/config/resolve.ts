@@ -1,15 +1,17 @@
 import { replayTtlS } from '../webhooks/replay-ttl.ts';
-import type {
-  DisAuthSettings,
-  DisSettings,
-  FrontdoorSettings,
-  RedisSettings,
-  SectionLinks,
-  ServerSettings,
-  SpoolSettings,
-  StreamSettings,
-  WebhookSourceSettings,
-  WebhooksSettings,
+import {
+  disSettings,
+  type DisAuthSettings,
+  type DisSettings,
+  type FrontdoorSettings,
+  type RedisSettings,
+  type SectionLinks,
+  type ServerSettings,
+  type SpoolSettings,
+  type StreamDisSettings,
+  type StreamSettings,
+  type WebhookSourceSettings,
+  type WebhooksSettings,
 } from './settings.ts';
 import {
   checkOneOf,
@@ -68,17 +70,22 @@ export function checkSpool(
   return spool;
 }
 
-/** The secrets of `dis.auth`: the conventional variable, and the file keys `<name>_env` / `_file`. */
-function disSecrets(auth: DisAuthSettings) {
+/**
+ * The secrets of a DIS `auth`: the file keys `<name>_env` / `_file`, and for the top-level
+ * `dis.auth` the conventional variable too. A stream's own `auth` never reads DIS_AK and the like:
+ * they would stand in for every stream's credentials at once.
+ */
+function disSecrets(auth: DisAuthSettings, conventional: boolean) {
+  const envVar = (name: string) => (conventional ? name : undefined);
   return {
-    ak: { envVar: 'DIS_AK', env: auth.akEnv, file: auth.akFile },
-    sk: { envVar: 'DIS_SK', env: auth.skEnv, file: auth.skFile },
+    ak: { envVar: envVar('DIS_AK'), env: auth.akEnv, file: auth.akFile },
+    sk: { envVar: envVar('DIS_SK'), env: auth.skEnv, file: auth.skFile },
     security_token: {
-      envVar: 'DIS_SECURITY_TOKEN',
+      envVar: envVar('DIS_SECURITY_TOKEN'),
       env: auth.securityTokenEnv,
       file: auth.securityTokenFile,
     },
-    password: { envVar: 'IAM_PASSWORD', env: auth.passwordEnv, file: auth.passwordFile },
+    password: { envVar: envVar('IAM_PASSWORD'), env: auth.passwordEnv, file: auth.passwordFile },
   };
 }
 
@@ -97,17 +104,26 @@ export type DisCredentials =
       readonly domain: string;
     };
 
-/** AK/SK (with an optional security token), or IAM token credentials; undefined after a problem. */
-function resolveDisAuth(auth: DisAuthSettings, scope: Scope): DisCredentials | undefined {
-  const refs = disSecrets(auth);
+/**
+ * AK/SK (with an optional security token), or IAM token credentials; undefined after a problem.
+ * `at`: where the settings are (`dis.auth`, `streams.<name>.dis.auth`); `conventional`: whether
+ * DIS_AK, DIS_SK, DIS_SECURITY_TOKEN and IAM_PASSWORD may supply them (the top level only).
+ */
+function resolveDisAuth(
+  auth: DisAuthSettings,
+  scope: Scope,
+  at = 'dis.auth',
+  conventional = true,
+): DisCredentials | undefined {
+  const refs = disSecrets(auth, conventional);
   for (const [name, ref] of Object.entries(refs))
-    checkOneOf(scope, 'dis.auth', { [`${name}_env`]: ref.env, [`${name}_file`]: ref.file });
+    checkOneOf(scope, at, { [`${name}_env`]: ref.env, [`${name}_file`]: ref.file });
   const read = (name: keyof typeof refs): SecretResult => {
     const { envVar, env, file } = refs[name];
     return scope.secrets.resolve({
-      envVar,
-      envRef: { key: `dis.auth.${name}_env`, name: env },
-      fileRef: { key: `dis.auth.${name}_file`, path: file },
+      ...(envVar === undefined ? {} : { envVar }),
+      envRef: { key: `${at}.${name}_env`, name: env },
+      fileRef: { key: `${at}.${name}_file`, path: file },
     });
   };
   const required = (name: keyof typeof refs, what: string): string | undefined => {
@@ -115,12 +131,11 @@ function resolveDisAuth(auth: DisAuthSettings, scope: Scope): DisCredentials | u
     if (result.kind === 'value') return result.value;
     if (result.kind === 'absent') {
       const { envVar } = refs[name];
+      const keys = [`${at}.${name}_env`, `${at}.${name}_file`];
       scope.problem(
-        missingSetting(
-          what,
-          [envVar, `${envVar}_FILE`],
-          [`dis.auth.${name}_env`, `dis.auth.${name}_file`],
-        ),
+        envVar === undefined
+          ? `missing ${what}: set ${keys.join(' or ')} in the config file`
+          : missingSetting(what, [envVar, `${envVar}_FILE`], keys),
       );
     }
     return undefined;
@@ -135,15 +150,20 @@ function resolveDisAuth(auth: DisAuthSettings, scope: Scope): DisCredentials | u
       ? { type: 'aksk', ak, sk, securityToken: token.value }
       : { type: 'aksk', ak, sk };
   }
+  const mode = conventional ? 'DIS_AUTH=token' : `${at}.type token`;
   const given = (value: string | undefined, what: string, envVar: string, key: string) => {
     if (value === undefined)
-      scope.problem(missingSetting(`${what} (DIS_AUTH=token)`, [envVar], [`dis.auth.${key}`]));
+      scope.problem(
+        conventional
+          ? missingSetting(`${what} (${mode})`, [envVar], [`${at}.${key}`])
+          : `missing ${what} (${mode}): set ${at}.${key} in the config file`,
+      );
     return value;
   };
   const iamEndpoint = given(auth.iamEndpoint, 'IAM endpoint', 'IAM_ENDPOINT', 'iam_endpoint');
   const user = given(auth.user, 'IAM user', 'IAM_USER', 'user');
   const domain = given(auth.domain, 'IAM domain', 'IAM_DOMAIN', 'domain');
-  const password = required('password', 'IAM password (DIS_AUTH=token)');
+  const password = required('password', `IAM password (${mode})`);
   if (
     iamEndpoint === undefined ||
     user === undefined ||
@@ -229,6 +249,174 @@ export function resolveDis(dis: DisSettings, scope: Scope) {
     auth,
     ...settings,
   };
+}
+
+export type ResolvedDis = NonNullable<ReturnType<typeof resolveDis>>;
+export type RemoteDis = Extract<ResolvedDis, { readonly mode: 'remote' }>;
+
+/** The name of the top-level `dis` target: in metrics (`dis_target`), readiness and logs. */
+export const DEFAULT_DIS_TARGET = 'dis';
+
+/** The client settings of a DIS target, besides where it goes and who it is. */
+type DisTuning = Omit<RemoteDis, 'mode' | 'endpoint' | 'region' | 'projectId' | 'auth'>;
+
+function tuningOf(dis: ResolvedDis): DisTuning {
+  const from = dis.mode === 'embedded' ? disSettings.parse({}) : dis;
+  return {
+    allowInsecureHttp: from.allowInsecureHttp,
+    maxRecordsPerRequest: from.maxRecordsPerRequest,
+    maxBytesPerRequest: from.maxBytesPerRequest,
+    maxConcurrentRequests: from.maxConcurrentRequests,
+    maxIsolationRequests: from.maxIsolationRequests,
+    requestTimeoutMs: from.requestTimeoutMs,
+    connectTimeoutMs: from.connectTimeoutMs,
+    breaker: from.breaker,
+  };
+}
+
+/** What makes two targets one: the same DIS, project and credentials (kept in memory only). */
+function identityOf(target: RemoteDis): string {
+  return JSON.stringify([target.endpoint, target.projectId, target.auth]);
+}
+
+/** `streams.<name>.dis` over the top-level `dis`: what it does not give, it inherits. */
+function resolveStreamDis(
+  name: string,
+  own: StreamDisSettings,
+  top: ResolvedDis,
+  scope: Scope,
+): RemoteDis | undefined {
+  const at = `streams.${name}.dis`;
+  const base = top.mode === 'remote' ? top : undefined;
+  const { endpoint: ownEndpoint, region: ownRegion, projectId: ownProject, auth: ownAuth } = own;
+  const tuning = tuningOf(top);
+  const settings: DisTuning = {
+    allowInsecureHttp: own.allowInsecureHttp ?? tuning.allowInsecureHttp,
+    maxRecordsPerRequest: own.maxRecordsPerRequest ?? tuning.maxRecordsPerRequest,
+    maxBytesPerRequest: own.maxBytesPerRequest ?? tuning.maxBytesPerRequest,
+    maxConcurrentRequests: own.maxConcurrentRequests ?? tuning.maxConcurrentRequests,
+    maxIsolationRequests: own.maxIsolationRequests ?? tuning.maxIsolationRequests,
+    requestTimeoutMs: own.requestTimeoutMs ?? tuning.requestTimeoutMs,
+    connectTimeoutMs: own.connectTimeoutMs ?? tuning.connectTimeoutMs,
+    breaker: own.breaker ?? tuning.breaker,
+  };
+  const endpoint = ownEndpoint ?? base?.endpoint;
+  if (endpoint === undefined) {
+    // Dev mode without dis.endpoint: the embedded emulator is no target a stream can name.
+    scope.problem(
+      `${at}.endpoint: required, since dis.endpoint is not set (streams without a dis of their own then write to the embedded emulator; drop ${at} to do the same)`,
+    );
+  } else if (
+    ownEndpoint !== undefined &&
+    scope.production &&
+    !ownEndpoint.startsWith('https:') &&
+    !isLoopback(ownEndpoint)
+  ) {
+    if (settings.allowInsecureHttp)
+      scope.warning(
+        `${at}.allow_insecure_http: the DIS endpoint is plain http, so signed requests and records cross the network unencrypted; only for a network you trust`,
+      );
+    else
+      scope.problem(
+        `${at}.endpoint: must be an https URL in production (http only to a loopback address, or with ${at}.allow_insecure_http)`,
+      );
+  }
+  // A region belongs to its endpoint: another endpoint does not inherit dis.region.
+  const region =
+    ownRegion ?? (ownEndpoint === undefined ? base?.region : regionFromEndpoint(ownEndpoint));
+  if (region === undefined && endpoint !== undefined)
+    scope.problem(
+      `${at}.region: required (the endpoint host is not dis.<region>.myhuaweicloud.com)`,
+    );
+  const projectId = ownProject ?? base?.projectId;
+  if (projectId === undefined && endpoint !== undefined)
+    scope.problem(`${at}.project_id: required (dis.project_id is not set to inherit)`);
+  let auth: DisCredentials | undefined;
+  if (ownAuth !== undefined) auth = resolveDisAuth(ownAuth, scope, `${at}.auth`, false);
+  else if (base !== undefined) auth = base.auth;
+  else if (endpoint !== undefined)
+    scope.problem(`${at}.auth: required (the embedded emulator has no credentials to inherit)`);
+  if (
+    endpoint === undefined ||
+    region === undefined ||
+    projectId === undefined ||
+    auth === undefined
+  )
+    return undefined;
+  return {
+    mode: 'remote',
+    endpoint: endpoint.replace(/\/+$/, ''),
+    region,
+    projectId,
+    auth,
+    ...settings,
+  };
+}
+
+export interface StreamTargets<S> {
+  /** Every stream without its `dis`, naming its DIS target instead. */
+  readonly streams: Record<string, S & { readonly disTarget: string }>;
+  /**
+   * The targets streams name besides the top-level `dis`, by name: `streams.<first stream>.dis`.
+   * Streams naming the same endpoint, project and credentials share one.
+   */
+  readonly disTargets: Record<string, RemoteDis>;
+}
+
+/**
+ * Resolves every stream's DIS target. One DIS stream name is served by one target only: the spool,
+ * its dead letters, the batcher's queues and the spool gauges key records by DIS stream name, so
+ * two projects' streams of one name would share them (a record could reach the other project).
+ */
+export function resolveStreamTargets<S extends StreamSettings>(
+  top: ResolvedDis,
+  streams: Readonly<Record<string, S>>,
+  spool: Pick<SpoolSettings, 'claimIdleMs' | 'putTimeoutMs'>,
+  scope: Scope,
+): StreamTargets<Omit<S, 'dis'>> {
+  const targets: Record<string, RemoteDis> = {};
+  const byIdentity = new Map<string, { name: string; tuning: string }>();
+  if (top.mode === 'remote')
+    byIdentity.set(identityOf(top), {
+      name: DEFAULT_DIS_TARGET,
+      tuning: JSON.stringify(tuningOf(top)),
+    });
+  const resolved: Record<string, Omit<S, 'dis'> & { disTarget: string }> = {};
+  const writers = new Map<string, { stream: string; target: string }>();
+  for (const [name, settings] of Object.entries(streams)) {
+    const { dis: own, ...stream } = settings;
+    let disTarget = DEFAULT_DIS_TARGET;
+    if (own !== undefined) {
+      const at = `streams.${name}.dis`;
+      const target = resolveStreamDis(name, own, top, scope);
+      if (target === undefined) continue;
+      const tuning = JSON.stringify(tuningOf(target));
+      const same = byIdentity.get(identityOf(target));
+      if (same === undefined) {
+        disTarget = at;
+        targets[at] = target;
+        byIdentity.set(identityOf(target), { name: at, tuning });
+        const boundMs = target.connectTimeoutMs + 2 * target.requestTimeoutMs;
+        if (spool.claimIdleMs <= spool.putTimeoutMs + boundMs)
+          scope.problem(
+            `spool.claim_idle_ms: must be above spool.put_timeout_ms + ${at}.connect_timeout_ms + 2 × ${at}.request_timeout_ms (a batch in flight at its deadline still waits for its DIS request)`,
+          );
+      } else if (same.tuning !== tuning) {
+        scope.problem(
+          `${at}: the same DIS endpoint, project and credentials as ${same.name}, with other client settings; one client (and one breaker for its credentials) serves them both, so give them the same settings`,
+        );
+        continue;
+      } else disTarget = same.name;
+    }
+    const other = writers.get(stream.disStream);
+    if (other !== undefined && other.target !== disTarget)
+      scope.problem(
+        `streams.${name}.dis_stream: "${stream.disStream}" is also the DIS stream of streams.${other.stream} in another DIS target (${other.target}, here ${disTarget}); the spool, the batcher and the metrics know a DIS stream by its name, so one gateway serves a DIS stream name in one target only`,
+      );
+    else writers.set(stream.disStream, { stream: name, target: disTarget });
+    resolved[name] = { ...stream, disTarget };
+  }
+  return { streams: resolved, disTargets: targets };
 }
 
 /** One URL for the standalone client, so nothing downstream has to merge a password back in. */

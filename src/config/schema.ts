@@ -8,6 +8,7 @@ import {
   resolveDis,
   resolveFrontdoor,
   resolveRedis,
+  resolveStreamTargets,
   resolveStreams,
   resolveWebhooks,
 } from './resolve.ts';
@@ -159,5 +160,9 @@ export function configSchema(deps: SchemaDeps) {
       .prefault({}),
   } satisfies Record<(typeof CONFIG_SECTIONS)[number], z.ZodType>;
 
-  return z.strictObject(sections).transform((config) => ({ production, ...config }));
+  // Streams' own DIS targets inherit from the resolved top-level `dis`: a transform of the whole.
+  return z.strictObject(sections).transform((config, ctx) => {
+    const targets = resolveStreamTargets(config.dis, config.streams, config.spool, scopeOf(ctx));
+    return { production, ...config, ...targets };
+  });
 }

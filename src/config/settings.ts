@@ -191,7 +191,7 @@ export const disTimeouts = {
   connectTimeoutMs: positiveInt(300_000).default(2_000),
 };
 
-export const disSettings = z.strictObject({
+const disWhere = {
   endpoint: httpUrl('the DIS endpoint').exactOptional(),
   region: z
     .string()
@@ -201,7 +201,16 @@ export const disSettings = z.strictObject({
     .string()
     .regex(/^[0-9a-f]{32}$/, { error: 'must be a project id: 32 lowercase hex characters' })
     .exactOptional(),
-  auth: disAuth.prefault({}),
+};
+
+const disBreaker = z.strictObject({
+  // DIS locks an AK after 5 bad signatures in a row: the breaker must open before that.
+  failureThreshold: positiveInt(4).default(3),
+  coolDownMs: positiveInt(3_600_000).default(60_000),
+});
+
+/** The settings of one DIS client besides where it goes and who it is. */
+const disTuning = {
   /**
    * Production mode allows plain http to a non-loopback DIS endpoint only with this: a network the
    * operator vouches for (the compose stack's emulator). Signed requests then cross it unencrypted.
@@ -216,15 +225,33 @@ export const disSettings = z.strictObject({
    */
   maxIsolationRequests: nonNegativeInt(1000).default(32),
   ...disTimeouts,
-  breaker: z
-    .strictObject({
-      // DIS locks an AK after 5 bad signatures in a row: the breaker must open before that.
-      failureThreshold: positiveInt(4).default(3),
-      coolDownMs: positiveInt(3_600_000).default(60_000),
-    })
-    .prefault({}),
+  breaker: disBreaker.prefault({}),
+};
+
+export const disSettings = z.strictObject({
+  ...disWhere,
+  auth: disAuth.prefault({}),
+  ...disTuning,
 });
 export type DisSettings = z.output<typeof disSettings>;
+
+/**
+ * `streams.<name>.dis`: a DIS target of the stream's own. Nothing has a default here: what it does
+ * not say comes from the top-level `dis` (resolve.ts, resolveStreamTargets).
+ */
+export const streamDisSettings = z.strictObject({
+  ...disWhere,
+  auth: disAuth.exactOptional(),
+  allowInsecureHttp: disTuning.allowInsecureHttp.unwrap().exactOptional(),
+  maxRecordsPerRequest: disTuning.maxRecordsPerRequest.unwrap().exactOptional(),
+  maxBytesPerRequest: disTuning.maxBytesPerRequest.unwrap().exactOptional(),
+  maxConcurrentRequests: disTuning.maxConcurrentRequests.unwrap().exactOptional(),
+  maxIsolationRequests: disTuning.maxIsolationRequests.unwrap().exactOptional(),
+  requestTimeoutMs: disTimeouts.requestTimeoutMs.unwrap().exactOptional(),
+  connectTimeoutMs: disTimeouts.connectTimeoutMs.unwrap().exactOptional(),
+  breaker: disBreaker.exactOptional(),
+});
+export type StreamDisSettings = z.output<typeof streamDisSettings>;
 
 const hostPort = (defaultPort: number) =>
   z.strictObject({ host: z.string().min(1), port: nonNegativeInt(65535).default(defaultPort) });
@@ -316,6 +343,8 @@ export const streamEntry = z.strictObject({
       burstBytes: positiveInt(10_000 * MIB).exactOptional(),
     })
     .exactOptional(),
+  /** Another DIS project, region or credentials than the top-level `dis` (README "Several DIS projects"). */
+  dis: streamDisSettings.exactOptional(),
 });
 export type StreamSettings = z.output<typeof streamEntry>;
 

@@ -15,6 +15,8 @@ type DeepReadonly<T> = T extends readonly (infer Item)[]
 export type Config = DeepReadonly<z.output<ReturnType<typeof configSchema>>>;
 
 export type DisConfig = Config['dis'];
+/** A stream's own DIS target (`streams.<name>.dis`), resolved like a remote `dis`. */
+export type DisTargetConfig = Config['disTargets'][string];
 export type RedisConfig = Config['redis'];
 export type JwtConfig = Config['auth']['jwt'];
 export type JwtAlgorithm = JwtConfig['algorithms'][number];

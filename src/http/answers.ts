@@ -120,7 +120,10 @@ export const readinessAnswerSchema = z.object({
   checks: z.object({
     draining: z.boolean(),
     redis: z.enum(['up', 'down', 'not_configured']),
+    /** The worst breaker of all DIS targets. */
     dis_breaker: z.enum(['closed', 'open', 'half-open']),
+    /** Each DIS target's breaker by target name, when streams write to several. */
+    dis_breakers: z.record(z.string(), z.enum(['closed', 'open', 'half-open'])).optional(),
   }),
 });
 /** `/readyz`, 200 and 503 alike. */

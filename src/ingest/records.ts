@@ -22,6 +22,8 @@ export interface StreamTarget {
   readonly streamId?: string | undefined;
   /** `per_key`: records with the same key reach DIS in the order they were accepted. */
   readonly ordering?: 'per_key' | undefined;
+  /** The DIS target (project, region, credentials) it writes to, by its config name; absent: `dis`. */
+  readonly disTarget?: string | undefined;
 }
 
 /**

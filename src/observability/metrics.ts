@@ -85,21 +85,21 @@ export function createMetrics(build: BuildInfo) {
     }),
     disRequests: new Counter({
       name: 'gateway_dis_requests_total',
-      help: 'DIS HTTP requests by operation and status (or "error" when no answer came)',
-      labelNames: ['operation', 'status'] as const,
+      help: 'DIS HTTP requests by operation, status (or "error" when no answer came) and DIS target',
+      labelNames: ['operation', 'status', 'dis_target'] as const,
       registers,
     }),
     disDuration: new Histogram({
       name: 'gateway_dis_request_duration_seconds',
-      help: 'DIS HTTP request duration by operation',
-      labelNames: ['operation'] as const,
+      help: 'DIS HTTP request duration by operation and DIS target',
+      labelNames: ['operation', 'dis_target'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
     disRetries: new Counter({
       name: 'gateway_dis_retries_total',
-      help: 'DIS retries: kind="request" (whole requests) or "records" (records resent)',
-      labelNames: ['kind'] as const,
+      help: 'DIS retries: kind="request" (whole requests) or "records" (records resent), by DIS target',
+      labelNames: ['kind', 'dis_target'] as const,
       registers,
     }),
     disPossibleDuplicates: new Counter({
@@ -115,7 +115,8 @@ export function createMetrics(build: BuildInfo) {
     }),
     disBreakerState: new Gauge({
       name: 'gateway_dis_breaker_state',
-      help: 'DIS circuit breaker: 0 closed, 1 half-open, 2 open',
+      help: 'DIS circuit breaker of each DIS target: 0 closed, 1 half-open, 2 open',
+      labelNames: ['dis_target'] as const,
       registers,
     }),
     rateLimitDecisions: new Counter({

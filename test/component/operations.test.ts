@@ -183,7 +183,10 @@ describe('health, readiness, metrics and access logs', () => {
       status: 'ready',
       checks: { draining: false, redis: 'up', dis_breaker: 'open' },
     });
-    assert.match((await gw.http.get('/metrics')).text, /gateway_dis_breaker_state 2/);
+    assert.match(
+      (await gw.http.get('/metrics')).text,
+      /gateway_dis_breaker_state\{dis_target="dis"\} 2/,
+    );
     const refused = await post();
     assert.equal(refused.status, 503, refused.text);
     assert.match(refused.headers['content-type'] ?? '', /application\/problem\+json/);

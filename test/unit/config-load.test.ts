@@ -99,6 +99,7 @@ describe('loadConfig: files, defaults and overrides', () => {
       maxRecordsPerRequest: 500,
       maxBytesPerRequest: 4 * 1024 * 1024,
       maxConcurrentRequests: 4,
+      maxIsolationRequests: 32,
       requestTimeoutMs: 5_000,
       connectTimeoutMs: 2_000,
       breaker: { failureThreshold: 3, coolDownMs: 60_000 },
@@ -120,6 +121,8 @@ describe('loadConfig: files, defaults and overrides', () => {
       partitions: 2,
       type: 'COMMON',
       partitionKeyPointer: '/user_id',
+      ordering: 'none',
+      disTarget: 'dis',
     });
     assert.deepEqual(config.limits.principals, {
       'svc-orders': { requestsPerS: 1000, burst: 2000 },
@@ -193,6 +196,8 @@ idempotency: { ttl_s: 3600 }
       disStream: 'dis-orders',
       partitions: 3,
       type: 'ADVANCED',
+      ordering: 'none',
+      disTarget: 'dis',
     });
     assert.equal(fromJson.idempotency.ttlS, 3600);
   });
@@ -254,9 +259,27 @@ streams:
     ]);
     // GATEWAY_STREAMS replaces whole entries and leaves the file's other streams alone.
     assert.deepEqual(config.streams, {
-      clicks: { disStream: 'dis-clicks', partitions: 2, type: 'COMMON' },
-      kept: { disStream: 'file-kept', partitions: 1, type: 'COMMON' },
-      orders: { disStream: 'dis-orders', partitions: 1, type: 'ADVANCED' },
+      clicks: {
+        disStream: 'dis-clicks',
+        partitions: 2,
+        type: 'COMMON',
+        ordering: 'none',
+        disTarget: 'dis',
+      },
+      kept: {
+        disStream: 'file-kept',
+        partitions: 1,
+        type: 'COMMON',
+        ordering: 'none',
+        disTarget: 'dis',
+      },
+      orders: {
+        disStream: 'dis-orders',
+        partitions: 1,
+        type: 'ADVANCED',
+        ordering: 'none',
+        disTarget: 'dis',
+      },
     });
   });
 

@@ -100,8 +100,14 @@ describe('loadConfig: values and cross-field checks', () => {
       loadConfig({ GATEWAY_STREAMS: ' a=dis-a:3 , b=dis-b:1:advanced ,' }, filesFrom({})),
     );
     assert.deepEqual(config.streams, {
-      a: { disStream: 'dis-a', partitions: 3, type: 'COMMON' },
-      b: { disStream: 'dis-b', partitions: 1, type: 'ADVANCED' },
+      a: { disStream: 'dis-a', partitions: 3, type: 'COMMON', ordering: 'none', disTarget: 'dis' },
+      b: {
+        disStream: 'dis-b',
+        partitions: 1,
+        type: 'ADVANCED',
+        ordering: 'none',
+        disTarget: 'dis',
+      },
     });
   });
 

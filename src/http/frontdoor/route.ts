@@ -42,8 +42,10 @@ import { CatalogError, type StreamCatalog } from '../../ingest/stream-catalog.ts
 
 export interface FrontdoorRouteOptions {
   readonly auth: FrontdoorAuthOptions;
-  /** The DIS project the gateway writes to: the only `{project_id}` accepted. */
-  readonly projectId: string;
+  /** The DIS projects the gateway writes to: the only `{project_id}`s accepted. */
+  readonly projectIds: ReadonlySet<string>;
+  /** The project a stream's records go to: under another `{project_id}` it does not exist. */
+  readonly projectOf: (stream: RecordsStream) => string;
   /** By DIS stream name and by DIS stream id: the logical streams that write there. */
   readonly streams: ReadonlyMap<string, RecordsStream>;
   readonly rateLimiter: RateLimiter;
@@ -172,12 +174,14 @@ export function frontdoorRoute(options: FrontdoorRouteOptions): Router {
     };
   }
 
+  /** The logical streams behind a DIS stream name or id in the request's project. */
+  const inProject = (req: Request, candidates: readonly RecordsStream[] | undefined) =>
+    candidates?.filter((stream) => options.projectOf(stream) === param(req, 'projectId'));
+
   function checkProject(req: Request, _res: Response, next: NextFunction) {
     const header = req.headers['x-project-id'];
-    if (
-      param(req, 'projectId') !== options.projectId ||
-      (header !== undefined && header !== options.projectId)
-    )
+    const project = param(req, 'projectId');
+    if (!options.projectIds.has(project) || (header !== undefined && header !== project))
       throw new DisAnswerError(
         400,
         'DIS.4117',
@@ -229,10 +233,13 @@ export function frontdoorRoute(options: FrontdoorRouteOptions): Router {
       const principal = principalOf(res);
       // DIS looks the stream up by name, and by id when the name finds none (dis-api.md §2.1).
       const { streamName, streamId } = checked;
-      const named = streamName === undefined ? undefined : byName.get(streamName);
+      const named = streamName === undefined ? undefined : inProject(req, byName.get(streamName));
+      const byStreamId = streamId === undefined ? undefined : inProject(req, byId.get(streamId));
       const stream =
-        named === undefined && streamId !== undefined && byId.has(streamId)
-          ? writableStream(principal, byId.get(streamId), streamId)
+        (named === undefined || named.length === 0) &&
+        byStreamId !== undefined &&
+        byStreamId.length > 0
+          ? writableStream(principal, byStreamId, streamId ?? '')
           : writableStream(principal, named, streamName ?? streamId ?? '');
       const count = checked.records.length;
       res.locals.stream = stream;
@@ -317,7 +324,7 @@ export function frontdoorRoute(options: FrontdoorRouteOptions): Router {
       const names = [...byName.entries()]
         .filter(([name, candidates]) => {
           try {
-            writableStream(principal, candidates, name);
+            writableStream(principal, inProject(req, candidates), name);
             return true;
           } catch {
             return false;
@@ -344,7 +351,7 @@ export function frontdoorRoute(options: FrontdoorRouteOptions): Router {
     checkProject,
     async function describeStream(req: Request, res: Response) {
       const name = param(req, 'streamName');
-      writableStream(principalOf(res), byName.get(name), name);
+      writableStream(principalOf(res), inProject(req, byName.get(name)), name);
       const limitText = req.query.limit_partitions;
       const limit = limitText === undefined ? undefined : Number(limitText);
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000))

@@ -14,8 +14,10 @@ export interface HealthOptions {
    * REDIS_URL in a rollout) keeps the instance unready under fail-open too.
    */
   readonly redisReached?: (() => boolean) | undefined;
-  /** The DIS client's circuit breaker. */
+  /** The DIS clients' circuit breakers: the worst of them. */
   readonly disBreaker: () => ReadinessAnswer['checks']['dis_breaker'];
+  /** Each DIS target's breaker, when there are several. */
+  readonly disBreakers?: (() => NonNullable<ReadinessAnswer['checks']['dis_breakers']>) | undefined;
   readonly registry: Registry;
   /** Told on each scrape whether /readyz would answer 200 now (gateway_ready). */
   readonly reportReady?: ((ready: boolean) => void) | undefined;
@@ -61,6 +63,11 @@ function readiness(options: HealthOptions): ReadinessAnswer {
     redis !== 'down' || (!options.redisRequired && (options.redisReached?.() ?? true));
   return {
     status: !draining && redisOk ? 'ready' : 'not_ready',
-    checks: { draining, redis, dis_breaker: dis },
+    checks: {
+      draining,
+      redis,
+      dis_breaker: dis,
+      ...(options.disBreakers === undefined ? {} : { dis_breakers: options.disBreakers() }),
+    },
   };
 }

@@ -32,6 +32,8 @@ export interface RecordsStream {
   readonly name: string;
   readonly disStream: string;
   readonly streamId?: string | undefined;
+  /** Its DIS target's config name (ingest routes by it). */
+  readonly disTarget?: string | undefined;
   readonly partitions: number;
   readonly partitionKeyPointer?: JsonPointer | undefined;
   readonly ordering?: 'per_key' | undefined;
