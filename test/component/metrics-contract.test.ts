@@ -118,10 +118,10 @@ describe('the metrics README documents are the metrics /metrics exposes', () => 
   it('compares the label names of most families on real samples', () => {
     const labelled = documented.filter((row) => !row.name.endsWith('*') && row.labels.length > 0);
     const sampled = labelled.filter((row) => (families.get(row.name)?.samples ?? 0) > 0);
-    // Redis errors, replication timeouts, DIS retries and the HTTP server's own answers need
-    // failures to count.
+    // Redis errors, replication timeouts, DIS retries, isolated refusals and the HTTP server's own
+    // answers need failures to count.
     assert.ok(
-      sampled.length >= labelled.length - 4,
+      sampled.length >= labelled.length - 5,
       `only ${String(sampled.length)} of ${String(labelled.length)} labelled families had samples`,
     );
   });
