@@ -112,6 +112,20 @@ export default tseslint.config(
     },
   },
   {
+    // The character loops read code units through tokens.ts's codeAt: with ioredis loaded,
+    // `text.charCodeAt(i)` is a property lookup and a generic call (see src/json/tokens.ts).
+    files: ['src/json/**/*.ts', 'src/http/parse/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='charCodeAt']",
+          message: 'use codeAt(text, i) from src/json/tokens.ts (see the note there)',
+        },
+      ],
+    },
+  },
+  {
     files: ['eslint.config.js'],
     extends: [tseslint.configs.disableTypeChecked],
   },

@@ -27,6 +27,7 @@ import {
   numberEnd,
   literalEnd,
   decodeStringToken,
+  codeAt,
 } from './tokens.ts';
 
 export interface ScanLimits {
@@ -95,7 +96,7 @@ export function scanJson(text: string, from: number, to: number, limits: ScanLim
 
 /** `pos` is where a member name must start; records it in the frame, returns the position after it. */
 function readKey(text: string, pos: number, to: number, frame: Frame, afterComma: boolean): number {
-  const c = pos < to ? text.charCodeAt(pos) : -1;
+  const c = pos < to ? codeAt(text, pos) : -1;
   if (c !== QUOTE) {
     if (afterComma && c === RBRACE) throw new SyntaxFailure(pos, 'trailing comma');
     throw c === -1
@@ -111,7 +112,7 @@ function readKey(text: string, pos: number, to: number, frame: Frame, afterComma
 /** After a member name: whitespace, a colon, whitespace; returns where the value starts. */
 function afterKey(text: string, keyEnd: number, to: number): number {
   const colon = skipWhitespace(text, keyEnd, to);
-  if ((colon < to ? text.charCodeAt(colon) : -1) !== COLON) {
+  if ((colon < to ? codeAt(text, colon) : -1) !== COLON) {
     throw colon >= to ? unexpected(text, colon, to) : new SyntaxFailure(colon, "expected ':'");
   }
   return skipWhitespace(text, colon + 1, to);
@@ -138,21 +139,11 @@ function scan(
   let valueWs = false;
   let closed: Frame | undefined;
 
-  const node = (): JsonNode => {
-    if (kind === 'object') {
-      return { kind, start: valueStart, end: valueEnd, ws: valueWs, members: closed?.members };
-    }
-    if (kind === 'array') {
-      return { kind, start: valueStart, end: valueEnd, ws: valueWs, items: closed?.items };
-    }
-    return { kind, start: valueStart, end: valueEnd };
-  };
-
   for (;;) {
     // A value starts at i.
     valueStart = i;
     closed = undefined;
-    const c = i < to ? text.charCodeAt(i) : -1;
+    const c = i < to ? codeAt(text, i) : -1;
     const trailingComma = afterComma;
     afterComma = false;
     if (c === QUOTE) {
@@ -172,7 +163,7 @@ function scan(
       j = skipWhitespace(text, i + 1, to);
       if (j !== i + 1) ws++;
       i = j;
-      if ((i < to ? text.charCodeAt(i) : -1) !== (isObject ? RBRACE : RBRACKET)) {
+      if ((i < to ? codeAt(text, i) : -1) !== (isObject ? RBRACE : RBRACKET)) {
         if (isObject) {
           const keyEnd = readKey(text, i, to, frame, false);
           i = afterKey(text, keyEnd, to);
@@ -208,23 +199,23 @@ function scan(
       i = j;
       if (state.depth === 0) {
         if (i < to) {
-          throw new SyntaxFailure(
-            i,
-            `unexpected ${describeChar(text.charCodeAt(i))} after the value`,
-          );
+          throw new SyntaxFailure(i, `unexpected ${describeChar(codeAt(text, i))} after the value`);
         }
-        return node();
+        return makeNode(kind, valueStart, valueEnd, valueWs, closed);
       }
       const top = frames[state.depth - 1];
       if (top === undefined) throw new InvariantError('scanner frame missing');
       if (top.members !== undefined) {
-        top.members.push({ key: decodeKey(text, top), value: node() });
+        top.members.push({
+          key: decodeKey(text, top),
+          value: makeNode(kind, valueStart, valueEnd, valueWs, closed),
+        });
       } else if (top.items !== undefined) {
-        top.items.push(node());
+        top.items.push(makeNode(kind, valueStart, valueEnd, valueWs, closed));
       }
       top.count++;
       top.inValue = false;
-      const next = i < to ? text.charCodeAt(i) : -1;
+      const next = i < to ? codeAt(text, i) : -1;
       if (next === COMMA) {
         j = skipWhitespace(text, i + 1, to);
         if (j !== i + 1) ws++;
@@ -254,6 +245,22 @@ function scan(
       closed = top;
     }
   }
+}
+
+/**
+ * The node of a value just read. A top-level function, not a closure over scan's locals: a closure
+ * would move those locals into a heap context and cost every step of the loop a memory access.
+ */
+function makeNode(
+  kind: JsonNode['kind'],
+  start: number,
+  end: number,
+  ws: boolean,
+  closed: Frame | undefined,
+): JsonNode {
+  if (kind === 'object') return { kind, start, end, ws, members: closed?.members };
+  if (kind === 'array') return { kind, start, end, ws, items: closed?.items };
+  return { kind, start, end };
 }
 
 function openFrame(

@@ -133,6 +133,14 @@ export function deploymentNodeOptions(): string {
   return match[1].trim().replace(/^['"]|['"]$/g, '');
 }
 
+/**
+ * BENCH_GATEWAY_NODE_ARGS: extra flags on the gateway's `node` command line, for V8 flags that
+ * NODE_OPTIONS refuses (`--trace-gc`, `--heap-growing-percent`, …). Empty by default.
+ */
+export function experimentNodeArgs(): string[] {
+  return (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '');
+}
+
 export function gatewayEnv(input: GatewayEnvInput): Record<string, string> {
   return {
     NODE_OPTIONS: deploymentNodeOptions(),

@@ -12,6 +12,7 @@ import {
   PARTITIONS,
   WEBHOOK_DIS_STREAM,
   WEBHOOK_SOURCE,
+  experimentNodeArgs,
   gatewayEnv,
   prepareVariant,
   type GatewayVariant,
@@ -148,7 +149,7 @@ export async function startRig(
     }
     const service = await processes.spawnService({
       name: label,
-      nodeArgs: [...nodeFlags, MAIN],
+      nodeArgs: [...experimentNodeArgs(), ...nodeFlags, MAIN],
       env: minimalEnv(env),
       logFile: join(resultsDir, `${label}.log`),
       ready: LISTENING,

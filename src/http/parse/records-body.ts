@@ -10,7 +10,7 @@ import { AppError } from '../../errors/app-error.ts';
 import type { JsonNode } from '../../json/node.ts';
 import { appendPointer, MAX_ECHOED_NAME } from '../../json/pointer.ts';
 import { scanJson } from '../../json/scanner.ts';
-import { isJsonWhitespace } from '../../json/tokens.ts';
+import { codeAt, isJsonWhitespace } from '../../json/tokens.ts';
 import { decodeUtf8Body } from './body-text.ts';
 import { createProblemList, describePosition, singleProblem } from './problems.ts';
 import { dataRecord, parseEnvelopeRecord, type RecordContext } from './record-fields.ts';
@@ -136,6 +136,6 @@ export function parseNdjsonRecords(body: Buffer, options: RecordsParseOptions): 
 }
 
 function isBlank(text: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (!isJsonWhitespace(text.charCodeAt(i))) return false;
+  for (let i = start; i < end; i++) if (!isJsonWhitespace(codeAt(text, i))) return false;
   return true;
 }
